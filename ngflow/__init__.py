@@ -1,0 +1,94 @@
+"""ngflow: natural gradient descent as a declarative language on JAX and Equinox.
+
+Write a problem as a model (the manifold), a loss and a metric, then solve it with any
+method:
+
+```python
+import ngflow as ng
+problem = ng.Problem(model, ng.LeastSquares(target, points), ng.GaussNewton())
+gd = ng.solve(problem, ng.GradientDescent(), steps=500)
+ngd = ng.solve(problem, ng.NaturalGradient(ng.QR()), steps=500)
+```
+
+Importing ngflow enables float64 in JAX (`jax_enable_x64`).
+"""
+
+import importlib.metadata
+
+import jax as _jax
+
+
+_jax.config.update("jax_enable_x64", True)
+
+from ._features import (  # noqa: E402
+    AbstractBlock as AbstractBlock,
+    Features as Features,
+    MappedBlock as MappedBlock,
+    ModelBlock as ModelBlock,
+    ParameterBlock as ParameterBlock,
+    PointBlock as PointBlock,
+)
+from ._gram import (  # noqa: E402
+    AbstractGramSolver as AbstractGramSolver,
+    AutoGram as AutoGram,
+    CG as CG,
+    Cholesky as Cholesky,
+    CompleteOrthogonalDecomposition as CompleteOrthogonalDecomposition,
+    gram_solve as gram_solve,
+    Pinv as Pinv,
+    QR as QR,
+    Woodbury as Woodbury,
+)
+from ._losses import (  # noqa: E402
+    AbstractLoss as AbstractLoss,
+    AbstractResidualLoss as AbstractResidualLoss,
+    LeastSquares as LeastSquares,
+    Loss as Loss,
+    ResidualSum as ResidualSum,
+    Scaled as Scaled,
+    ScaledResidual as ScaledResidual,
+    Sum as Sum,
+    SumOfSquares as SumOfSquares,
+    WeightedLeastSquares as WeightedLeastSquares,
+)
+from ._manifolds import LinearModel as LinearModel, QuadraticModel as QuadraticModel  # noqa: E402
+from ._methods import (  # noqa: E402
+    AbstractMethod as AbstractMethod,
+    AbstractStepRule as AbstractStepRule,
+    Backtracking as Backtracking,
+    Constant as Constant,
+    GradientDescent as GradientDescent,
+    LogGrid as LogGrid,
+    NaturalGradient as NaturalGradient,
+    Newton as Newton,
+    StepInfo as StepInfo,
+)
+from ._metrics import (  # noqa: E402
+    AbstractFactoredMetric as AbstractFactoredMetric,
+    AbstractMetric as AbstractMetric,
+    ConstantMetric as ConstantMetric,
+    Euclidean as Euclidean,
+    GaussNewton as GaussNewton,
+    H1 as H1,
+    Hessian as Hessian,
+    L2 as L2,
+    MetricMatrix as MetricMatrix,
+    TangentMap as TangentMap,
+    Weighted as Weighted,
+)
+from ._monitors import RelativeL2Error as RelativeL2Error  # noqa: E402
+from ._params import (  # noqa: E402
+    FlatModel as FlatModel,
+    Frozen as Frozen,
+    num_parameters as num_parameters,
+)
+from ._problem import Problem as Problem  # noqa: E402
+from ._results import RESULTS as RESULTS  # noqa: E402
+from ._solution import Solution as Solution, SolveError as SolveError  # noqa: E402
+from ._solve import solve as solve  # noqa: E402
+
+
+try:
+    __version__ = importlib.metadata.version("ngflow")
+except importlib.metadata.PackageNotFoundError:  # running from a source tree
+    __version__ = "0.0.0"

@@ -1,0 +1,119 @@
+"""Feature maps $\\Phi(\\theta)\\in\\mathbb{R}^N$ and their Jacobians $E = \\partial\\Phi/\\partial\\theta$.
+
+A factored metric $G = E^\\top E$ and a residual loss $\\tfrac12\\|r\\|^2$ are both described
+by a feature map built from *blocks*. Most blocks are pointwise (`PointBlock`: one small
+function evaluated at each of $N$ points), so their Jacobian is computed as a `vmap` over
+points of a per-point reverse-mode gradient: on an MLP with a thousand points this is two
+orders of magnitude faster than `jax.jacfwd` of the whole map.
+"""
+
+import abc
+from collections.abc import Callable
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jax.flatten_util import ravel_pytree
+from jaxtyping import Array, Float, PyTree
+
+from ._params import partition_model
+
+
+ModelAt = Callable[[Float[Array, " p"]], PyTree]
+
+
+class AbstractBlock(eqx.Module):
+    """A piece of a feature map: values $\\Phi_b(\\theta)$ and their Jacobian."""
+
+    @abc.abstractmethod
+    def value(self, model: PyTree) -> Float[Array, " n"]:
+        """$\\Phi_b$ of a model, flat."""
+
+    def jacobian(
+        self, model_at: ModelAt, theta: Float[Array, " p"]
+    ) -> Float[Array, "n p"]:
+        """$\\partial\\Phi_b/\\partial\\theta$ as a dense matrix (default: whichever of
+        forward or reverse mode needs fewer passes)."""
+        fn = lambda t: self.value(model_at(t))
+        n = jax.eval_shape(fn, theta).shape[0]
+        if n < theta.shape[0]:
+            return jax.jacrev(fn)(theta)
+        return jax.jacfwd(fn)(theta)
+
+
+class PointBlock(AbstractBlock):
+    """$\\Phi_b(\\theta)_{i} = s_i\\, f(u_\\theta, x_i, d_i)$ for points $x_i$, per-point data
+    $d_i$ (or `None`) and scales $s_i$ (usually $\\sqrt{w_i}$)."""
+
+    fn: Callable
+    points: Array
+    data: PyTree
+    scale: Float[Array, " n"]
+
+    def value(self, model):
+        vals = jax.vmap(lambda x, d: jnp.ravel(self.fn(model, x, d)))(
+            self.points, self.data
+        )
+        return (self.scale[:, None] * vals).reshape(-1)
+
+    def jacobian(self, model_at, theta):
+        per_point = lambda t, x, d: jnp.ravel(self.fn(model_at(t), x, d))
+        jac = jax.vmap(lambda x, d: jax.jacrev(per_point)(theta, x, d))(
+            self.points, self.data
+        )
+        return (self.scale[:, None, None] * jac).reshape(-1, theta.shape[0])
+
+
+class ModelBlock(AbstractBlock):
+    """$\\Phi_b(\\theta) = f(u_\\theta)$ for any function $f$ of the model returning a vector."""
+
+    fn: Callable
+
+    def value(self, model):
+        return jnp.ravel(self.fn(model))
+
+
+class ParameterBlock(AbstractBlock):
+    """$\\Phi_b(\\theta) = A\\theta$ (the identity when `matrix` is `None`)."""
+
+    matrix: Float[Array, "n p"] | None = None
+
+    def value(self, model):
+        theta, _ = ravel_pytree(partition_model(model)[0])
+        return theta if self.matrix is None else self.matrix @ theta
+
+    def jacobian(self, model_at, theta):
+        if self.matrix is None:
+            return jnp.eye(theta.shape[0], dtype=theta.dtype)
+        return self.matrix
+
+
+class MappedBlock(AbstractBlock):
+    """$\\Phi_b(\\theta) = S\\,\\Phi_{\\text{inner}}(\\theta)$ for a scalar or a matrix $S$."""
+
+    map: Float[Array, "m n"] | Float[Array, ""]
+    inner: AbstractBlock
+
+    def _apply(self, x):
+        return self.map * x if jnp.ndim(self.map) == 0 else self.map @ x
+
+    def value(self, model):
+        return self._apply(self.inner.value(model))
+
+    def jacobian(self, model_at, theta):
+        return self._apply(self.inner.jacobian(model_at, theta))
+
+
+class Features(eqx.Module):
+    """A feature map: the concatenation of its blocks."""
+
+    blocks: tuple[AbstractBlock, ...]
+
+    def value(self, model) -> Float[Array, " N"]:
+        return jnp.concatenate([b.value(model) for b in self.blocks])
+
+    def jacobian(self, model_at, theta) -> Float[Array, "N p"]:
+        return jnp.concatenate([b.jacobian(model_at, theta) for b in self.blocks])
+
+    def scaled(self, factor) -> "Features":
+        return Features(tuple(MappedBlock(factor, b) for b in self.blocks))

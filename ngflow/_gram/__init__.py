@@ -1,0 +1,9 @@
+from ._api import gram_solve as gram_solve
+from ._auto import AutoGram as AutoGram
+from ._base import AbstractGramSolver as AbstractGramSolver
+from ._cg import CG as CG
+from ._cholesky import Cholesky as Cholesky
+from ._cod import CompleteOrthogonalDecomposition as CompleteOrthogonalDecomposition
+from ._pinv import Pinv as Pinv
+from ._qr import QR as QR
+from ._woodbury import Woodbury as Woodbury

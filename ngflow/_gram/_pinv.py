@@ -1,0 +1,65 @@
+from typing import ClassVar
+
+import jax.numpy as jnp
+import lineax as lx
+
+from .._metrics import TangentMap
+from ._base import AbstractGramSolver, finite, normal_residual, tangent_rcond
+
+
+class Pinv(AbstractGramSolver):
+    """The minimum-norm natural gradient $h = G^+\\nabla_\\theta L$ by an SVD (seed 000).
+
+    For a factored metric the SVD is of $E$ itself, $E = U\\Sigma V^\\top$: with a known
+    residual $h = E^+ g$ (least squares on $E$), otherwise
+    $h = V\\Sigma^{-2}V^\\top\\nabla_\\theta L$ — $G$ is never formed. For a matrix metric
+    (Hessian) it is the pseudo-inverse of $M$.
+
+    Records `rank`, `cond` ($\\sigma_1/\\sigma_r$ over the kept singular values) and
+    `solve_residual`.
+
+    **Arguments:**
+
+    - `rcond`: singular values at most `rcond` $\\cdot\\sigma_1$ are dropped: of $E$ for a
+        factored metric (so the cutoff on $G$ is $\\text{rcond}^2$), default
+        $\\sqrt{2\\varepsilon\\max(N, p)}$ — what `pinv`/`lstsq` on $G$ drop by default, see
+        the note below; of $M$ otherwise, default $2\\varepsilon p$.
+
+    !!! note
+        The cutoff is a regulariser, not only a tolerance. Keeping singular values of $E$
+        down to $\\varepsilon\\sigma_1$ (the default of `lstsq` on $E$) gives directions with
+        huge components along near-null tangent vectors; on the seed-000 least-squares
+        problem NGD then stalls at the loss of gradient descent.
+    """
+
+    needs_tangent_map: ClassVar[bool] = False
+    rcond: float | None = None
+
+    def solve(self, metric, gradient):
+        self.check(metric)
+        op = metric.operator()
+        if isinstance(metric, TangentMap):
+            rcond = tangent_rcond(self.rcond, metric.shape, gradient.dtype)
+        else:
+            rcond = self.rcond
+        solver = lx.SVD(rcond=rcond)
+        state = solver.init(op, {})
+        if isinstance(metric, TangentMap) and metric.residual is not None:
+            sol = lx.linear_solve(op, metric.residual, solver, state=state, throw=False)
+        elif isinstance(metric, TangentMap):
+            t_state, _ = solver.transpose(state, {})
+            y = lx.linear_solve(op.T, gradient, solver, state=t_state, throw=False)
+            sol = lx.linear_solve(op, y.value, solver, state=state, throw=False)
+        else:
+            sol = lx.linear_solve(op, gradient, solver, state=state, throw=False)
+        h = sol.value
+        rank = sol.stats["rank"]
+        (_, s, _), _ = state
+        s_min = jnp.min(jnp.where(jnp.arange(s.shape[0]) < rank, s, jnp.inf))
+        stats = {
+            "rank": rank,
+            "cond": s[0] / s_min,
+            "solve_residual": normal_residual(metric, h, gradient),
+        }
+        ok = (sol.result == lx.RESULTS.successful) & finite(h)
+        return h, stats, ok

@@ -1,0 +1,14 @@
+from ._base import (
+    AbstractLoss as AbstractLoss,
+    AbstractResidualLoss as AbstractResidualLoss,
+    Loss as Loss,
+    ResidualSum as ResidualSum,
+    Scaled as Scaled,
+    ScaledResidual as ScaledResidual,
+    Sum as Sum,
+    SumOfSquares as SumOfSquares,
+)
+from ._least_squares import (
+    LeastSquares as LeastSquares,
+    WeightedLeastSquares as WeightedLeastSquares,
+)

@@ -1,0 +1,1 @@
+from ._toy import LinearModel as LinearModel, QuadraticModel as QuadraticModel

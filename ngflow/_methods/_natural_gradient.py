@@ -1,0 +1,88 @@
+import equinox as eqx
+from jaxtyping import Array, Float
+
+from .._gram import AbstractGramSolver, AutoGram, Pinv
+from .._gram._base import as_float
+from .._metrics import Hessian
+from ._base import AbstractMethod, descent_step
+from ._step_rules import AbstractStepRule, LogGrid
+
+
+def _natural_step(problem, flat, theta, metric, gram, step_rule, clip):
+    def direction(loss, gradient):
+        value = metric.linearise(problem, flat, theta)
+        return gram.solve(value, gradient)
+
+    return descent_step(problem, flat, theta, direction, step_rule, clip)
+
+
+class NaturalGradient(AbstractMethod):
+    """Natural gradient descent: $\\theta^+ = \\theta - s\\,h$ with $M(\\theta)h = \\nabla_\\theta L$.
+
+    $M$ is the problem's metric: with [`ngflow.L2`][]/[`ngflow.H1`][] the step is the
+    projection of the functional gradient on the tangent space (seed 000), with
+    [`ngflow.GaussNewton`][] it is Gauss--Newton / energy natural gradient, with
+    [`ngflow.Euclidean`][] gradient descent, with [`ngflow.Hessian`][] Newton.
+
+    **Arguments:**
+
+    - `gram`: the Gram solve (default [`ngflow.AutoGram`][]`()`).
+    - `step`: the step rule (default [`ngflow.LogGrid`][]`()`).
+    - `clip`: if given, each component of $h$ is clipped to $[-c, c]$ (seed 000 uses 1000).
+    """
+
+    gram: AbstractGramSolver = AutoGram()
+    step_rule: AbstractStepRule = LogGrid()
+    clip: Float[Array, ""] | None = eqx.field(default=None, converter=as_float)
+
+    def __init__(
+        self,
+        gram: AbstractGramSolver = AutoGram(),
+        step: AbstractStepRule = LogGrid(),
+        *,
+        clip=None,
+    ):
+        self.gram = gram
+        self.step_rule = step
+        self.clip = clip
+
+    def step(self, problem, flat, theta, state):
+        theta_next, info = _natural_step(
+            problem, flat, theta, problem.metric, self.gram, self.step_rule, self.clip
+        )
+        return theta_next, state, info
+
+
+class Newton(AbstractMethod):
+    """Newton's method: natural gradient with the Hessian metric, whatever the problem's metric.
+
+    $\\theta^+ = \\theta - s\\,h$, $\\nabla^2_\\theta L\\,h = \\nabla_\\theta L$.
+
+    **Arguments:**
+
+    - `gram`: a solve that accepts a matrix metric: [`ngflow.Pinv`][] (default; the
+        Hessian may be indefinite or singular), [`ngflow.Cholesky`][] or [`ngflow.CG`][].
+    - `step`: the step rule (default [`ngflow.LogGrid`][]`()`).
+    - `clip`: optional per-component clip of $h$.
+    """
+
+    gram: AbstractGramSolver = Pinv()
+    step_rule: AbstractStepRule = LogGrid()
+    clip: Float[Array, ""] | None = eqx.field(default=None, converter=as_float)
+
+    def __init__(
+        self,
+        gram: AbstractGramSolver = Pinv(),
+        step: AbstractStepRule = LogGrid(),
+        *,
+        clip=None,
+    ):
+        self.gram = gram
+        self.step_rule = step
+        self.clip = clip
+
+    def step(self, problem, flat, theta, state):
+        theta_next, info = _natural_step(
+            problem, flat, theta, Hessian(), self.gram, self.step_rule, self.clip
+        )
+        return theta_next, state, info

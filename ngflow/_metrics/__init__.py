@@ -1,0 +1,13 @@
+from ._base import (
+    AbstractFactoredMetric as AbstractFactoredMetric,
+    AbstractMetric as AbstractMetric,
+    MetricMatrix as MetricMatrix,
+    TangentMap as TangentMap,
+)
+from ._constant import ConstantMetric as ConstantMetric
+from ._euclidean import Euclidean as Euclidean
+from ._gauss_newton import GaussNewton as GaussNewton
+from ._h1 import H1 as H1
+from ._hessian import Hessian as Hessian
+from ._l2 import L2 as L2
+from ._weighted import Weighted as Weighted

@@ -1,0 +1,34 @@
+from typing import ClassVar
+
+from ._base import AbstractFactoredMetric
+
+
+class GaussNewton(AbstractFactoredMetric):
+    """The Gauss--Newton (loss-Hessian, energy) metric of a residual loss $\\frac12\\|r(u)\\|^2$.
+
+    $E = \\partial r/\\partial\\theta$, $G = E^\\top E$: the model-linearised Hessian of the
+    loss, $G_{ij} = \\langle \\partial_i u, H_V\\mathcal L\\,\\partial_j u\\rangle$ (seed 003). For a
+    [`ngflow.LeastSquares`][] loss it is the $L^2$ metric on the loss's points and weights;
+    for [`ngflow.WeightedLeastSquares`][] it is [`ngflow.Weighted`][] with the same $K$.
+
+    Because $\\nabla_\\theta L = E^\\top r$, Gram solves on $E$ (`QR`, `Pinv`) solve the
+    least-squares problem $\\min_h\\|Eh - r\\|$ directly, without squaring the condition
+    number. The loss must be an [`ngflow.AbstractResidualLoss`][].
+    """
+
+    residual_is_features: ClassVar[bool] = True
+
+    def features(self, loss):
+        from .._losses import AbstractResidualLoss
+
+        if not isinstance(loss, AbstractResidualLoss):
+            raise TypeError(
+                f"GaussNewton needs a loss with a residual form (an "
+                f"AbstractResidualLoss such as LeastSquares or SumOfSquares); "
+                f"{type(loss).__name__} has none. Use a residual loss, or a metric that "
+                "does not depend on the loss (L2, H1, Weighted, Euclidean, Hessian)."
+            )
+        return loss.residual_features()
+
+    def check(self, model, loss):
+        self.features(loss)

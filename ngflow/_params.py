@@ -1,0 +1,98 @@
+"""Parameters of a model: its inexact array leaves, flattened to one vector."""
+
+from collections.abc import Callable
+from typing import Any
+
+import equinox as eqx
+import jax.numpy as jnp
+import numpy as np
+from jax.flatten_util import ravel_pytree
+from jaxtyping import Array, Float, PyTree
+
+
+class Frozen(eqx.Module):
+    """Marks part of a model as data, not parameters.
+
+    Every inexact array leaf of a model is a parameter, except those inside a `Frozen`.
+    Use it for fixed matrices of a model (a basis, a mixing matrix):
+
+    ```python
+    class Mixed(eqx.Module):
+        theta: jax.Array
+        B: ng.Frozen
+
+        def __call__(self, x):
+            return self.theta @ self.B.value @ basis(x)
+    ```
+
+    **Arguments:**
+
+    - `value`: any pytree; it is carried along but never differentiated.
+    """
+
+    value: PyTree
+
+
+def _is_frozen(x: Any) -> bool:
+    return isinstance(x, Frozen)
+
+
+def _is_parameter(x: Any) -> bool:
+    return (not _is_frozen(x)) and eqx.is_inexact_array(x)
+
+
+def partition_model(model: PyTree) -> tuple[PyTree, PyTree]:
+    """Split a model into (parameters, everything else)."""
+    return eqx.partition(model, _is_parameter, is_leaf=_is_frozen)
+
+
+def parameter_leaves(model: PyTree) -> list[Array]:
+    params, _ = partition_model(model)
+    import jax.tree_util as jtu
+
+    return jtu.tree_leaves(params)
+
+
+def num_parameters(model: PyTree) -> int:
+    """The number $p$ of scalar parameters of a model."""
+    return int(sum(np.size(leaf) for leaf in parameter_leaves(model)))
+
+
+class FlatModel:
+    """A model seen as a function of one flat parameter vector $\\theta\\in\\mathbb{R}^p$.
+
+    Built inside `jit`; not a pytree.
+    """
+
+    def __init__(self, model: PyTree):
+        params, self._static = partition_model(model)
+        self.theta0: Float[Array, " p"]
+        self.theta0, self._unravel = ravel_pytree(params)
+
+    @property
+    def size(self) -> int:
+        return self.theta0.shape[0]
+
+    def model_at(self, theta: Float[Array, " p"]) -> PyTree:
+        return eqx.combine(self._unravel(theta), self._static, is_leaf=_is_frozen)
+
+    def __call__(self, theta) -> Callable:
+        return self.model_at(theta)
+
+
+def check_parameters(model: PyTree, what: str = "model") -> jnp.dtype:
+    """Raise a `ValueError` if a model has no parameters or mixed parameter dtypes."""
+    leaves = parameter_leaves(model)
+    if not leaves:
+        raise ValueError(
+            f"The {what} has no parameters: ngflow optimises the inexact (floating) "
+            "array leaves of an equinox Module, and found none. Store the parameters "
+            "as float arrays, outside `ng.Frozen`."
+        )
+    dtypes = sorted({str(jnp.asarray(leaf).dtype) for leaf in leaves})
+    if len(dtypes) > 1:
+        raise ValueError(
+            f"The {what}'s parameters have mixed dtypes {dtypes}; use one dtype "
+            "(float64 is the default once ngflow is imported)."
+        )
+    return jnp.asarray(leaves[0]).dtype

@@ -1,0 +1,59 @@
+import equinox as eqx
+from jaxtyping import Array, Float, Int, PyTree
+
+from ._results import RESULTS
+
+
+class Solution(eqx.Module):
+    """The result of [`ngflow.solve`][].
+
+    Per-iterate arrays have `steps + 1` entries (iterates $\\theta_0..\\theta_{steps}$);
+    per-step arrays have `steps`. If the solve stopped early (see `result`), entries
+    after `num_steps` are NaN (or -1 for integer diagnostics).
+
+    **Attributes:**
+
+    - `model`: the final model.
+    - `losses`: $L(\\theta_k)$, shape `(steps + 1,)`.
+    - `grad_norms`: $\\|\\nabla_\\theta L(\\theta_k)\\|$, shape `(steps,)`.
+    - `step_sizes`: the step size $s_k$ taken, shape `(steps,)`.
+    - `monitors`: `{name: values}` for each monitor, shape `(steps + 1,)`.
+    - `stats`: per-step diagnostics of the Gram solve and the step rule (e.g. `rank`,
+        `cond`, `damping`, `solve_residual`, `cg_steps`, `search_steps`), shape `(steps,)`.
+    - `params`: flat parameters of every iterate, `(steps + 1, p)`, if
+        `save_params=True`, else `None`.
+    - `result`: a [`ngflow.RESULTS`][]; `RESULTS[solution.result]` is its message.
+    - `num_steps`: the number of steps taken.
+    - `wall_time`: seconds for the call, compilation included on first call.
+    """
+
+    model: PyTree
+    losses: Float[Array, " steps+1"]
+    grad_norms: Float[Array, " steps"]
+    step_sizes: Float[Array, " steps"]
+    monitors: dict[str, Array]
+    stats: dict[str, Array]
+    params: Float[Array, "steps+1 p"] | None
+    result: RESULTS
+    num_steps: Int[Array, ""]
+    wall_time: float
+
+    @property
+    def final_loss(self):
+        """$L$ at the last iterate reached."""
+        return self.losses[self.num_steps]
+
+    @property
+    def successful(self) -> bool:
+        return bool(self.result == RESULTS.successful)
+
+
+class SolveError(RuntimeError):
+    """Raised by [`ngflow.solve`][] with `throw=True` when a solve stops early.
+
+    The partial [`ngflow.Solution`][] is in `.solution`.
+    """
+
+    def __init__(self, message: str, solution: Solution):
+        super().__init__(message)
+        self.solution = solution

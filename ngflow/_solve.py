@@ -1,0 +1,202 @@
+import time
+import warnings
+from collections.abc import Callable
+
+import equinox as eqx
+import jax
+import jax.lax as lax
+import jax.numpy as jnp
+import jax.tree_util as jtu
+import numpy as np
+
+from . import _progress
+from ._methods import AbstractMethod
+from ._params import FlatModel
+from ._problem import Problem
+from ._results import RESULTS
+from ._solution import Solution, SolveError
+
+
+def _fill(shape_dtype):
+    dtype = shape_dtype.dtype
+    if jnp.issubdtype(dtype, jnp.inexact):
+        return jnp.full(shape_dtype.shape, jnp.nan, dtype)
+    if jnp.issubdtype(dtype, jnp.bool_):
+        return jnp.zeros(shape_dtype.shape, dtype)
+    return jnp.full(shape_dtype.shape, -1, dtype)
+
+
+@eqx.filter_jit
+def _run(problem, method, monitors, steps: int, progress: bool, save_params: bool, bar_id):
+    flat = FlatModel(problem.model)
+    theta0 = flat.theta0
+    state0 = method.init(problem, flat, theta0)
+
+    def observe(theta):
+        model = flat.model_at(theta)
+        return {name: jnp.asarray(m(model)) for name, m in monitors.items()}
+
+    def do_step(theta, state):
+        theta_next, state_next, info = method.step(problem, flat, theta, state)
+        record = {
+            "loss": info.loss,
+            "grad_norm": info.grad_norm,
+            "step_size": info.step_size,
+            "stats": info.stats,
+            "monitors": observe(theta),
+            "params": theta if save_params else None,
+        }
+        return theta_next, state_next, info.result, record
+
+    record_shape = eqx.filter_eval_shape(do_step, theta0, state0)[3]
+
+    def skip(theta, state):
+        return theta, state, RESULTS.successful, jtu.tree_map(_fill, record_shape)
+
+    every = max(1, steps // 200)
+
+    def body(carry, k):
+        theta, state, result, taken = carry
+        go = result == RESULTS.successful
+        theta, state, step_result, record = lax.cond(go, do_step, skip, theta, state)
+        result = RESULTS.where(go, step_result, result)
+        taken = taken + (go & (step_result == RESULTS.successful))
+        if progress:
+            lax.cond(
+                go & ((k % every == 0) | (k == steps - 1)),
+                lambda: jax.debug.callback(_progress.update, bar_id, k, record["loss"]),
+                lambda: None,
+            )
+        return (theta, state, result, taken), record
+
+    init = (theta0, state0, RESULTS.successful, jnp.array(0))
+    (theta, _, result, taken), records = lax.scan(body, init, jnp.arange(steps))
+
+    ok = result == RESULTS.successful
+    model = flat.model_at(theta)
+    final_loss = jnp.where(ok, problem.loss(model), jnp.nan)
+    final_monitors = jtu.tree_map(lambda v: jnp.where(ok, v, jnp.nan), observe(theta))
+    losses = jnp.concatenate([records["loss"], final_loss[None]])
+    monitor_series = {
+        name: jnp.concatenate([records["monitors"][name], final_monitors[name][None]])
+        for name in monitors
+    }
+    params = None
+    if save_params:
+        last = jnp.where(ok, theta, jnp.nan)
+        params = jnp.concatenate([records["params"], last[None]])
+    return dict(
+        model=model,
+        losses=losses,
+        grad_norms=records["grad_norm"],
+        step_sizes=records["step_size"],
+        monitors=monitor_series,
+        stats=records["stats"],
+        params=params,
+        result=result,
+        num_steps=taken,
+    )
+
+
+def _check_monitors(monitors, model) -> dict[str, Callable]:
+    if monitors is None:
+        return {}
+    if not isinstance(monitors, dict):
+        raise TypeError(
+            "solve: `monitors` must be a dict {name: fn(model) -> scalar}, got "
+            f"{type(monitors).__name__}."
+        )
+    for name, fn in monitors.items():
+        if not callable(fn):
+            raise TypeError(f"solve: monitor {name!r} is not callable.")
+        try:
+            out = eqx.filter_eval_shape(fn, model)
+        except Exception as e:  # noqa: BLE001
+            raise ValueError(
+                f"solve: monitor {name!r} failed on the model: {type(e).__name__}: {e}"
+            ) from None
+        if getattr(out, "shape", None) != ():
+            raise ValueError(
+                f"solve: monitor {name!r} must return a scalar, got "
+                f"{getattr(out, 'shape', type(out))}."
+            )
+    return dict(monitors)
+
+
+def solve(
+    problem: Problem,
+    method: AbstractMethod,
+    *,
+    steps: int,
+    monitors: dict[str, Callable] | None = None,
+    throw: bool = True,
+    progress: bool | None = None,
+    save_params: bool = False,
+) -> Solution:
+    """Run a discrete method on a problem for a number of steps, entirely under `jit`.
+
+    The loop is a `lax.scan` compiled once per problem structure (shapes, dtypes and
+    static options); calling again with new array values (data, initial parameters,
+    step sizes, damping) reuses the compiled code.
+
+    ```python
+    sol = ng.solve(problem, ng.NaturalGradient(ng.QR(), ng.LogGrid()), steps=200,
+                   monitors={"error": ng.RelativeL2Error(u_star, eval_points)})
+    sol.losses, sol.monitors["error"], sol.stats["rank"], sol.model
+    ```
+
+    **Arguments:**
+
+    - `problem`: an [`ngflow.Problem`][].
+    - `method`: a discrete method, e.g. [`ngflow.NaturalGradient`][],
+        [`ngflow.GradientDescent`][], [`ngflow.Newton`][].
+    - `steps`: the number of steps.
+    - `monitors`: `{name: fn(model) -> scalar}` evaluated at every iterate, e.g.
+        [`ngflow.RelativeL2Error`][].
+    - `throw`: if `True` (default), raise [`ngflow.SolveError`][] (holding the partial
+        solution) when the solve fails: NaN/Inf loss or gradient, or a failed metric
+        solve. If `False`, check `Solution.result`. A step rule that finds no decrease
+        (a stall, `RESULTS.search_failed`) stops the loop with a warning, never raises.
+    - `progress`: show a progress bar (`None`: only when standard error is a terminal).
+    - `save_params`: keep the flat parameters of every iterate in `Solution.params`.
+
+    **Returns:** an [`ngflow.Solution`][].
+    """
+    if not isinstance(problem, Problem):
+        raise TypeError(f"solve: `problem` must be an ng.Problem, got {type(problem).__name__}.")
+    if not isinstance(method, AbstractMethod):
+        raise TypeError(
+            f"solve: `method` must be an ngflow method (e.g. ng.NaturalGradient()), got "
+            f"{type(method).__name__}."
+        )
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
+        raise ValueError(f"solve: `steps` must be a non-negative integer, got {steps!r}.")
+    steps = int(steps)
+    monitors = _check_monitors(monitors, problem.model)
+    show = _progress.enabled(progress) and steps > 0
+    bar_id = _progress.open_bar(steps, type(method).__name__) if show else -1
+    start = time.perf_counter()
+    try:
+        out = _run(problem, method, monitors, steps, show, bool(save_params), jnp.asarray(bar_id))
+        out = jax.block_until_ready(out)
+    finally:
+        if show:
+            _progress.close_bar(bar_id)
+    wall_time = time.perf_counter() - start
+    solution = Solution(**out, wall_time=wall_time)
+    if solution.result == RESULTS.search_failed:
+        k = int(solution.num_steps)
+        warnings.warn(
+            f"ngflow.solve stopped at step {k} of {steps} with loss "
+            f"{float(solution.losses[k]):.3e}: {RESULTS[solution.result]}",
+            stacklevel=2,
+        )
+    elif throw and solution.result != RESULTS.successful:
+        k = int(solution.num_steps)
+        raise SolveError(
+            f"ngflow.solve stopped at step {k} of {steps}: "
+            f"{RESULTS[solution.result]}\n(Pass `throw=False` to get the partial "
+            "Solution; it is also in this exception's `.solution`.)",
+            solution,
+        )
+    return solution
