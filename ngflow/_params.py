@@ -83,7 +83,7 @@ class FlatModel:
 def check_parameters(model: PyTree, what: str = "model") -> jnp.dtype:
     """Raise a `ValueError` if a model has no parameters or mixed parameter dtypes."""
     leaves = parameter_leaves(model)
-    if not leaves:
+    if sum(np.size(leaf) for leaf in leaves) == 0:
         raise ValueError(
             f"The {what} has no parameters: ngflow optimises the inexact (floating) "
             "array leaves of an equinox Module, and found none. Store the parameters "

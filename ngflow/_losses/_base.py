@@ -4,7 +4,6 @@ import abc
 from collections.abc import Callable
 
 import equinox as eqx
-import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, PyTree, Scalar
@@ -29,7 +28,7 @@ class AbstractLoss(eqx.Module):
         """Raise `ValueError` if this loss cannot be evaluated on `model` (called by
         [`ngflow.Problem`][]). The default checks that it returns a scalar."""
         try:
-            out = jax.eval_shape(self, model)
+            out = eqx.filter_eval_shape(self, model)
         except ValueError:
             raise
         except Exception as e:  # noqa: BLE001

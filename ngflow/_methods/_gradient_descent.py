@@ -22,6 +22,11 @@ class GradientDescent(AbstractMethod):
     clip: Float[Array, ""] | None = eqx.field(default=None, converter=as_float)
 
     def __init__(self, step: AbstractStepRule = LogGrid(), *, clip=None):
+        if not isinstance(step, AbstractStepRule):
+            raise TypeError(
+                "GradientDescent: `step` must be a step rule (Constant, LogGrid, "
+                f"Backtracking), got {type(step).__name__}."
+            )
         self.step_rule = step
         self.clip = clip
 

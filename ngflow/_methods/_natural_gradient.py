@@ -8,6 +8,19 @@ from ._base import AbstractMethod, descent_step
 from ._step_rules import AbstractStepRule, LogGrid
 
 
+def _check_parts(who, gram, step):
+    if not isinstance(gram, AbstractGramSolver):
+        raise TypeError(
+            f"{who}: `gram` must be an ngflow Gram solve (Cholesky, Pinv, QR, CG, "
+            f"Woodbury, AutoGram), got {type(gram).__name__}."
+        )
+    if not isinstance(step, AbstractStepRule):
+        raise TypeError(
+            f"{who}: `step` must be a step rule (Constant, LogGrid, Backtracking), got "
+            f"{type(step).__name__}."
+        )
+
+
 def _natural_step(problem, flat, theta, metric, gram, step_rule, clip):
     def direction(loss, gradient):
         value = metric.linearise(problem, flat, theta)
@@ -42,6 +55,7 @@ class NaturalGradient(AbstractMethod):
         *,
         clip=None,
     ):
+        _check_parts("NaturalGradient", gram, step)
         self.gram = gram
         self.step_rule = step
         self.clip = clip
@@ -77,6 +91,7 @@ class Newton(AbstractMethod):
         *,
         clip=None,
     ):
+        _check_parts("Newton", gram, step)
         self.gram = gram
         self.step_rule = step
         self.clip = clip

@@ -1,0 +1,185 @@
+"""Gram solves: agreement, minimum-norm solutions, Woodbury = primal, descent, diagnostics."""
+
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+
+import ngflow as ng
+
+from .helpers import GRAM_SOLVES, matrix_with_singular_values
+
+
+seeds = st.integers(0, 2**31 - 1)
+
+# Solves that return G⁻¹∇L on a full-rank problem (damping switched off).
+EXACT = {
+    "Cholesky": ng.Cholesky(0.0),
+    "Pinv": ng.Pinv(),
+    "QR": ng.QR(),
+    "CG": ng.CG(rtol=1e-13, max_steps=200),
+    "AutoGram": ng.AutoGram(),
+}
+
+
+def _well_conditioned(seed, m=40, n=12):
+    rng = np.random.default_rng(seed)
+    s = np.linspace(1.0, 0.2, n)  # κ(E) = 5
+    e = matrix_with_singular_values(rng, m, n, s)
+    g = rng.standard_normal(m)
+    return e, g
+
+
+@pytest.mark.parametrize("with_residual", [False, True])
+@given(seed=seeds)
+def test_all_solves_agree_on_well_conditioned_problems(seed, with_residual):
+    e, g = _well_conditioned(seed)
+    grad = e.T @ g
+    exact = np.linalg.solve(e.T @ e, grad)
+    residual = g if with_residual else None
+    for name, solver in EXACT.items():
+        h, stats = ng.gram_solve(solver, e, grad, residual=residual)
+        assert bool(stats["successful"]), name
+        err = np.linalg.norm(h - exact) / np.linalg.norm(exact)
+        assert err < 1e-8, (name, err)
+
+
+@given(seed=seeds)
+def test_matrix_metric_solves_agree(seed):
+    e, _ = _well_conditioned(seed)
+    m = e.T @ e
+    grad = np.random.default_rng(seed + 1).standard_normal(m.shape[0])
+    exact = np.linalg.solve(m, grad)
+    for solver in [ng.Cholesky(0.0), ng.Pinv(), ng.CG(rtol=1e-13, max_steps=200)]:
+        h, stats = ng.gram_solve(solver, m, grad, factored=False)
+        assert bool(stats["successful"])
+        assert np.linalg.norm(h - exact) < 1e-8 * np.linalg.norm(exact)
+
+
+@pytest.mark.parametrize("shape", [(30, 10), (8, 20)])
+@given(seed=seeds)
+def test_rank_deficient_pinv_and_qr_give_minimum_norm(seed, shape):
+    m, n = shape
+    rng = np.random.default_rng(seed)
+    rank = min(m, n) - 3
+    s = np.concatenate([np.linspace(2.0, 0.5, rank), np.zeros(min(m, n) - rank)])
+    e = matrix_with_singular_values(rng, m, n, s)
+    g = rng.standard_normal(m)
+    grad = e.T @ g
+    # Minimum-norm solutions: of min ‖Eh − g‖ and of G h = ∇L (they coincide: E⁺g = G⁺Eᵀg).
+    expected = np.linalg.pinv(e) @ g
+    assert np.allclose(expected, np.linalg.pinv(e.T @ e) @ grad, atol=1e-10)
+    for solver in [ng.Pinv(), ng.QR()]:
+        for residual in [None, g]:
+            h, stats = ng.gram_solve(solver, e, grad, residual=residual)
+            assert int(stats["rank"]) == rank
+            err = np.linalg.norm(h - expected) / np.linalg.norm(expected)
+            assert err < 1e-8, (type(solver).__name__, residual is None, err)
+    # An undamped Cholesky on the singular Gram matrix does not find it.
+    h, stats = ng.gram_solve(ng.Cholesky(0.0), e, grad)
+    err = np.linalg.norm(h - expected) / np.linalg.norm(expected)
+    assert (not bool(stats["successful"])) or err > 1e-6
+
+
+@given(seed=seeds, damping=st.floats(1e-6, 1e-1))
+def test_woodbury_equals_primal_damped_solve(seed, damping):
+    rng = np.random.default_rng(seed)
+    e = rng.standard_normal((10, 25))  # N < p: sample space is the cheap side
+    g = rng.standard_normal(10)
+    grad = e.T @ g
+    primal = np.linalg.solve(e.T @ e + damping * np.eye(25), grad)
+    for relative in [False, True]:
+        h_w, _ = ng.gram_solve(ng.Woodbury(damping, relative=relative), e, grad, residual=g)
+        h_c, _ = ng.gram_solve(ng.Cholesky(damping, relative=relative), e, grad)
+        assert np.linalg.norm(h_w - h_c) < 1e-8 * np.linalg.norm(h_c)
+    h_w, stats = ng.gram_solve(ng.Woodbury(damping, relative=False), e, grad, residual=g)
+    assert np.linalg.norm(h_w - primal) < 1e-8 * np.linalg.norm(primal)
+    assert np.isclose(float(stats["damping"]), damping)
+
+
+@given(seed=seeds)
+def test_woodbury_without_residual_is_minimum_norm(seed):
+    rng = np.random.default_rng(seed)
+    e = rng.standard_normal((10, 25))
+    grad = rng.standard_normal(25)  # not in the range of Eᵀ: no residual form
+    expected = np.linalg.pinv(e.T @ e) @ grad
+    h, _ = ng.gram_solve(ng.Woodbury(0.0), e, grad)
+    assert np.linalg.norm(h - expected) < 1e-7 * np.linalg.norm(expected)
+
+
+@given(seed=seeds)
+def test_every_direction_is_a_descent_direction(seed):
+    rng = np.random.default_rng(seed)
+    # Rank deficient and badly conditioned, the realistic case.
+    s = np.concatenate([np.logspace(0, -6, 9), np.zeros(3)])
+    e = matrix_with_singular_values(rng, 30, 12, s)
+    g = rng.standard_normal(30)
+    grad = e.T @ g
+    for name, solver in GRAM_SOLVES.items():
+        for residual in [None, g]:
+            h, stats = ng.gram_solve(solver, e, grad, residual=residual)
+            assert bool(stats["successful"]), name
+            assert float(grad @ h) > 0, (name, residual is None)
+
+
+def test_zero_gradient_gives_zero_direction():
+    e = np.random.default_rng(0).standard_normal((20, 5))
+    for name, solver in GRAM_SOLVES.items():
+        h, _ = ng.gram_solve(solver, e, np.zeros(5))
+        assert np.allclose(h, 0.0), name
+
+
+def test_relative_damping_is_scaled_by_mean_eigenvalue():
+    e = np.random.default_rng(0).standard_normal((20, 5)) * 7.0
+    g = e.T @ e
+    _, stats = ng.gram_solve(ng.Cholesky(1e-3), e, np.ones(5))
+    assert np.isclose(float(stats["damping"]), 1e-3 * np.trace(g) / 5)
+    _, stats = ng.gram_solve(ng.Cholesky(1e-3, relative=False), e, np.ones(5))
+    assert np.isclose(float(stats["damping"]), 1e-3)
+
+
+def test_diagnostics_see_rank_and_condition():
+    rng = np.random.default_rng(3)
+    s = np.array([10.0, 1.0, 0.1, 0.0])
+    e = matrix_with_singular_values(rng, 12, 4, s)
+    grad = e.T @ rng.standard_normal(12)
+    _, stats = ng.gram_solve(ng.Pinv(), e, grad)
+    assert int(stats["rank"]) == 3
+    assert np.isclose(float(stats["cond"]), 100.0)
+    _, stats = ng.gram_solve(ng.QR(), e, grad)
+    assert int(stats["rank"]) == 3
+    assert 10.0 < float(stats["cond"]) < 1e4  # pivoted-QR estimate of σ1/σ3 = 100
+    # The cutoff is a regulariser: raising rcond drops the 0.1 direction.
+    _, stats = ng.gram_solve(ng.Pinv(rcond=0.05), e, grad)
+    assert int(stats["rank"]) == 2
+    _, stats = ng.gram_solve(ng.CG(rtol=1e-12, max_steps=50), e, grad)
+    assert float(stats["solve_residual"]) < 1e-8
+
+
+def test_qr_is_more_accurate_than_normal_equations_on_ill_conditioned_least_squares():
+    """The point of factoring: least squares on E keeps κ(E), the Gram system squares it."""
+    rng = np.random.default_rng(0)
+    m, n = 200, 20
+    e = matrix_with_singular_values(rng, m, n, np.logspace(0, -6, n))  # κ(E) = 1e6
+    h_true = rng.standard_normal(n)
+    g = e @ h_true  # a consistent system: the error is all conditioning
+    grad = e.T @ g
+    h_qr, _ = ng.gram_solve(ng.QR(rcond=1e-12), e, grad, residual=g)
+    h_ch, _ = ng.gram_solve(ng.Cholesky(0.0), e, grad)
+    err_qr = np.linalg.norm(h_qr - h_true) / np.linalg.norm(h_true)
+    err_ch = np.linalg.norm(h_ch - h_true) / np.linalg.norm(h_true)
+    assert err_qr < 1e-7  # ~ κ(E)·ε
+    assert err_ch > 1e3 * err_qr  # ~ κ(E)²·ε
+
+
+def test_solves_needing_the_tangent_map_refuse_a_matrix_metric():
+    m = np.eye(4)
+    for solver in [ng.QR(), ng.Woodbury()]:
+        with pytest.raises(TypeError, match="tangent map"):
+            ng.gram_solve(solver, m, np.ones(4), factored=False)
+
+
+def test_gram_solve_checks_shapes():
+    with pytest.raises(ValueError, match=r"expected \(5,\)"):
+        ng.gram_solve(ng.QR(), np.ones((10, 5)), np.ones(4))
+    with pytest.raises(ValueError, match=r"residual"):
+        ng.gram_solve(ng.QR(), np.ones((10, 5)), np.ones(5), residual=np.ones(3))
