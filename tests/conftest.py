@@ -1,9 +1,14 @@
 import os
 
-import hypothesis
-import jax
 
-import ngflow  # noqa: F401  (enables float64)
+# One OpenBLAS thread for the LAPACK calls jax makes (through scipy): on a shared 2-core
+# machine threaded LAPACK contends with XLA's threads and solves become 5-10x slower.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import hypothesis  # noqa: E402
+import jax  # noqa: E402
+
+import ngflow  # noqa: E402, F401  (enables float64)
 
 
 jax.config.update("jax_enable_x64", True)

@@ -52,16 +52,17 @@ class CompleteOrthogonalDecomposition(lx.AbstractLinearSolver):
         diag = jnp.abs(jnp.diagonal(r))
         tol = _resolve_rcond(self.rcond, m, n, a.dtype) * diag[0]
         rank = jnp.sum(diag > tol)
-        eye_n = jnp.eye(n, dtype=a.dtype)
+        # P = I[:, perm] is the permutation with A P = A[:, perm]; P Z = Z[inverse].
+        inverse = jnp.argsort(perm)
 
         def full_rank(_):
-            # n <= m and rank == n: A = Q R P^T with P = I[:, perm].
-            return q, r, eye_n[:, perm], jnp.ones(k, bool)
+            # n <= m and rank == n: A = Q R P^T.
+            return q, r, jnp.eye(n, dtype=a.dtype)[inverse], jnp.ones(k, bool)
 
         def deficient(_):
             r1 = jnp.where(jnp.arange(k)[:, None] < rank, r, 0)
             z, t = jnp.linalg.qr(r1.T)  # (n, k), (k, k); t[:, rank:] == 0 exactly
-            w = eye_n[:, perm] @ z  # A = Q t^T w^T
+            w = z[inverse]  # A = Q t^T (P z)^T
             # Reverse index order so that the triangular factor is upper triangular.
             u = t.T[::-1, ::-1]
             active = jnp.arange(k)[::-1] < rank

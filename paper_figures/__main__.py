@@ -1,0 +1,123 @@
+"""`python -m paper_figures [NAME ...] [--list] [--quick] [--out DIR]`.
+
+Writes `OUT/NAME.json` (the plotted data and every setting) and `OUT/NAME.png` for each
+selected figure (default: all). A figure that raises is reported with its traceback and
+the others still run; the exit status is 1 if any figure failed.
+"""
+
+import argparse
+import json
+import os
+import pathlib
+import platform
+import sys
+import time
+import traceback
+
+from . import FIGURES, load
+
+
+DEFAULT_OUT = pathlib.Path(__file__).resolve().parent / "out"
+
+
+def _parse(argv):
+    parser = argparse.ArgumentParser(
+        prog="python -m paper_figures",
+        description="Reproduce the seed papers' figures.",
+    )
+    parser.add_argument(
+        "names", nargs="*", metavar="NAME", help="figures to make (default: all)"
+    )
+    parser.add_argument("--list", action="store_true", help="list the figures and exit")
+    parser.add_argument("--quick", action="store_true", help="small, fast settings")
+    parser.add_argument(
+        "--out",
+        type=pathlib.Path,
+        default=DEFAULT_OUT,
+        help=f"output directory (default {DEFAULT_OUT})",
+    )
+    args = parser.parse_args(argv)
+    unknown = [name for name in args.names if name not in FIGURES]
+    if unknown:
+        parser.error(
+            f"unknown figure(s) {', '.join(unknown)}; valid names: {', '.join(FIGURES)}"
+        )
+    return args
+
+
+def _fmt(value) -> str:
+    return "NaN" if value is None else f"{value:.3e}"
+
+
+def _make(name: str, quick: bool, out: pathlib.Path, say) -> None:
+    module = load(name)
+    say(
+        f"{name}: seed {module.SEED} {module.SECTION} ({'quick' if quick else 'full'}) ..."
+    )
+    start = time.perf_counter()
+    data = module.run(quick)
+    run_time = time.perf_counter() - start
+    meta = {
+        "name": module.NAME,
+        "seed": module.SEED,
+        "section": module.SECTION,
+        "title": module.TITLE,
+        "quick": quick,
+        "run_wall_time_s": run_time,
+        "machine": {
+            "cpu_count": os.cpu_count(),
+            "platform": platform.platform(),
+            "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS"),
+        },
+    }
+    data = {"figure": meta, **data}
+    json_path, png_path = out / f"{name}.json", out / f"{name}.png"
+    text = json.dumps(data, indent=1, allow_nan=False, ensure_ascii=False)
+    json_path.write_text(text + "\n", encoding="utf-8")
+    module.plot(data, png_path)
+    for label, result in data.get("methods", {}).items():  # the figures' convention
+        say(
+            f"  {label:16s} final loss {_fmt(result.get('final_loss'))}  "
+            f"wall time {result.get('wall_time_s', float('nan')):.1f} s"
+        )
+    say(
+        f"{name}: done in {time.perf_counter() - start:.1f} s -> {json_path}, {png_path}"
+    )
+
+
+def main(argv=None) -> int:
+    args = _parse(argv)
+    if args.list:
+        for name in FIGURES:
+            module = load(name)
+            print(f"{name:28s} seed {module.SEED}  {module.SECTION:18s} {module.TITLE}")
+        return 0
+    names = args.names or list(FIGURES)
+    args.out.mkdir(parents=True, exist_ok=True)
+    bar = None
+    if sys.stderr.isatty():
+        from tqdm import tqdm
+
+        bar = tqdm(names, desc="figures", unit="fig")
+
+    def say(message, file=sys.stdout):
+        (bar.write if bar is not None else print)(message, file=file)
+
+    failed = []
+    for name in bar if bar is not None else names:
+        try:
+            _make(name, args.quick, args.out, say)
+        except Exception:  # noqa: BLE001 - report and go on with the other figures
+            failed.append(name)
+            say(f"{name}: FAILED\n{traceback.format_exc()}", file=sys.stderr)
+    if failed:
+        say(
+            f"{len(failed)} of {len(names)} figure(s) failed: {', '.join(failed)}",
+            sys.stderr,
+        )
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
