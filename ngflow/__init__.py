@@ -20,6 +20,13 @@ import jax as _jax
 
 _jax.config.update("jax_enable_x64", True)
 
+from ._domains import (  # noqa: E402
+    AbstractSampler as AbstractSampler,
+    BoundarySampler as BoundarySampler,
+    Box as Box,
+    resample as resample,
+    UniformSampler as UniformSampler,
+)
 from ._features import (  # noqa: E402
     AbstractBlock as AbstractBlock,
     Features as Features,
@@ -44,6 +51,7 @@ from ._losses import (  # noqa: E402
     AbstractResidualLoss as AbstractResidualLoss,
     LeastSquares as LeastSquares,
     Loss as Loss,
+    Residual as Residual,
     ResidualSum as ResidualSum,
     Scaled as Scaled,
     ScaledResidual as ScaledResidual,
@@ -67,6 +75,7 @@ from ._metrics import (  # noqa: E402
     AbstractFactoredMetric as AbstractFactoredMetric,
     AbstractMetric as AbstractMetric,
     ConstantMetric as ConstantMetric,
+    Energy as Energy,
     Euclidean as Euclidean,
     GaussNewton as GaussNewton,
     H1 as H1,
@@ -77,6 +86,16 @@ from ._metrics import (  # noqa: E402
     Weighted as Weighted,
 )
 from ._monitors import RelativeL2Error as RelativeL2Error  # noqa: E402
+from ._operators import (  # noqa: E402
+    derivative as derivative,
+    directional as directional,
+    divergence as divergence,
+    gradient as gradient,
+    hessian as hessian,
+    laplacian as laplacian,
+    second_derivative as second_derivative,
+    time_derivative as time_derivative,
+)
 from ._params import (  # noqa: E402
     FlatModel as FlatModel,
     Frozen as Frozen,

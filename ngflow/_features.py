@@ -40,6 +40,10 @@ class AbstractBlock(eqx.Module):
             return jax.jacrev(fn)(theta)
         return jax.jacfwd(fn)(theta)
 
+    def value_and_jacobian(self, model_at, theta):
+        """`(value, jacobian)`; blocks that can share the work override this."""
+        return self.value(model_at(theta)), self.jacobian(model_at, theta)
+
 
 class PointBlock(AbstractBlock):
     """$\\Phi_b(\\theta)_{i} = s_i\\, f(u_\\theta, x_i, d_i)$ for points $x_i$, per-point data
@@ -57,11 +61,22 @@ class PointBlock(AbstractBlock):
         return (self.scale[:, None] * vals).reshape(-1)
 
     def jacobian(self, model_at, theta):
-        per_point = lambda t, x, d: jnp.ravel(self.fn(model_at(t), x, d))
-        jac = jax.vmap(lambda x, d: jax.jacrev(per_point)(theta, x, d))(
-            self.points, self.data
+        return self.value_and_jacobian(model_at, theta)[1]
+
+    def value_and_jacobian(self, model_at, theta):
+        """Values and Jacobian rows in one reverse pass per point (`vmap` of `vjp`)."""
+
+        def at_point(x, d):
+            value, pullback = jax.vjp(lambda t: jnp.ravel(self.fn(model_at(t), x, d)), theta)
+            rows = jax.vmap(lambda e: pullback(e)[0])(jnp.eye(value.shape[0], dtype=value.dtype))
+            return value, rows
+
+        values, jac = jax.vmap(at_point)(self.points, self.data)
+        p = theta.shape[0]
+        return (
+            (self.scale[:, None] * values).reshape(-1),
+            (self.scale[:, None, None] * jac).reshape(-1, p),
         )
-        return (self.scale[:, None, None] * jac).reshape(-1, theta.shape[0])
 
 
 class ModelBlock(AbstractBlock):
@@ -103,6 +118,10 @@ class MappedBlock(AbstractBlock):
     def jacobian(self, model_at, theta):
         return self._apply(self.inner.jacobian(model_at, theta))
 
+    def value_and_jacobian(self, model_at, theta):
+        value, jac = self.inner.value_and_jacobian(model_at, theta)
+        return self._apply(value), self._apply(jac)
+
 
 class Features(eqx.Module):
     """A feature map: the concatenation of its blocks."""
@@ -114,6 +133,14 @@ class Features(eqx.Module):
 
     def jacobian(self, model_at, theta) -> Float[Array, "N p"]:
         return jnp.concatenate([b.jacobian(model_at, theta) for b in self.blocks])
+
+    def value_and_jacobian(self, model_at, theta):
+        """$(\\Phi(\\theta), E)$ computed together (one pass per point for point blocks)."""
+        parts = [b.value_and_jacobian(model_at, theta) for b in self.blocks]
+        return (
+            jnp.concatenate([v for v, _ in parts]),
+            jnp.concatenate([j for _, j in parts]),
+        )
 
     def scaled(self, factor) -> "Features":
         return Features(tuple(MappedBlock(factor, b) for b in self.blocks))

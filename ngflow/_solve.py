@@ -10,6 +10,7 @@ import jax.tree_util as jtu
 import numpy as np
 
 from . import _progress
+from ._domains import has_samplers, resample
 from ._methods import AbstractMethod
 from ._params import FlatModel
 from ._problem import Problem
@@ -27,17 +28,22 @@ def _fill(shape_dtype):
 
 
 @eqx.filter_jit
-def _run(problem, method, monitors, steps: int, progress: bool, save_params: bool, bar_id):
+def _run(problem, method, monitors, steps: int, progress: bool, save_params: bool, bar_id, key):
     flat = FlatModel(problem.model)
     theta0 = flat.theta0
-    state0 = method.init(problem, flat, theta0)
+    sampled = has_samplers(problem)
+
+    def problem_at(k):
+        return resample(problem, key, k) if sampled else problem
+
+    state0 = method.init(problem_at(0), flat, theta0)
 
     def observe(theta):
         model = flat.model_at(theta)
         return {name: jnp.asarray(m(model)) for name, m in monitors.items()}
 
-    def do_step(theta, state):
-        theta_next, state_next, info = method.step(problem, flat, theta, state)
+    def do_step(theta, state, k):
+        theta_next, state_next, info = method.step(problem_at(k), flat, theta, state)
         record = {
             "loss": info.loss,
             "grad_norm": info.grad_norm,
@@ -48,9 +54,9 @@ def _run(problem, method, monitors, steps: int, progress: bool, save_params: boo
         }
         return theta_next, state_next, info.result, record
 
-    record_shape = eqx.filter_eval_shape(do_step, theta0, state0)[3]
+    record_shape = eqx.filter_eval_shape(do_step, theta0, state0, 0)[3]
 
-    def skip(theta, state):
+    def skip(theta, state, k):
         return theta, state, RESULTS.successful, jtu.tree_map(_fill, record_shape)
 
     every = max(1, steps // 200)
@@ -58,7 +64,7 @@ def _run(problem, method, monitors, steps: int, progress: bool, save_params: boo
     def body(carry, k):
         theta, state, result, taken = carry
         go = result == RESULTS.successful
-        theta, state, step_result, record = lax.cond(go, do_step, skip, theta, state)
+        theta, state, step_result, record = lax.cond(go, do_step, skip, theta, state, k)
         result = RESULTS.where(go, step_result, result)
         taken = taken + (go & (step_result == RESULTS.successful))
         if progress:
@@ -74,7 +80,7 @@ def _run(problem, method, monitors, steps: int, progress: bool, save_params: boo
 
     ok = result == RESULTS.successful
     model = flat.model_at(theta)
-    final_loss = jnp.where(ok, problem.loss(model), jnp.nan)
+    final_loss = jnp.where(ok, problem_at(steps).loss(model), jnp.nan)
     final_monitors = jtu.tree_map(lambda v: jnp.where(ok, v, jnp.nan), observe(theta))
     losses = jnp.concatenate([records["loss"], final_loss[None]])
     monitor_series = {
@@ -132,6 +138,7 @@ def solve(
     throw: bool = True,
     progress: bool | None = None,
     save_params: bool = False,
+    key=None,
 ) -> Solution:
     """Run a discrete method on a problem for a number of steps, entirely under `jit`.
 
@@ -159,6 +166,9 @@ def solve(
         (a stall, `RESULTS.search_failed`) stops the loop with a warning, never raises.
     - `progress`: show a progress bar (`None`: only when standard error is a terminal).
     - `save_params`: keep the flat parameters of every iterate in `Solution.params`.
+    - `key`: a `jax.random.key` for the points of sampled losses (those given a sampler
+        such as `box.sampler(n)` instead of points); step $k$ uses
+        `fold_in(key, k // every)`. Default `jax.random.key(0)`.
 
     **Returns:** an [`ngflow.Solution`][].
     """
@@ -177,7 +187,10 @@ def solve(
     bar_id = _progress.open_bar(steps, type(method).__name__) if show else -1
     start = time.perf_counter()
     try:
-        out = _run(problem, method, monitors, steps, show, bool(save_params), jnp.asarray(bar_id))
+        key = jax.random.key(0) if key is None else key
+        out = _run(
+            problem, method, monitors, steps, show, bool(save_params), jnp.asarray(bar_id), key
+        )
         out = jax.block_until_ready(out)
     finally:
         if show:

@@ -38,6 +38,9 @@ class CG(AbstractGramSolver):
     max_steps: int | None = eqx.field(default=None, static=True)
     damping: Float[Array, ""] = eqx.field(default=0.0, converter=as_float)
 
+    def uses_dense(self, metric):
+        return False
+
     def solve(self, metric, gradient):
         self.check(metric)
         op = metric.matrix_free()

@@ -1,5 +1,6 @@
 from typing import ClassVar
 
+import jax.lax.linalg as jll
 import jax.numpy as jnp
 import lineax as lx
 
@@ -10,8 +11,9 @@ from ._base import AbstractGramSolver, finite, normal_residual, tangent_rcond
 class Pinv(AbstractGramSolver):
     """The minimum-norm natural gradient $h = G^+\\nabla_\\theta L$ by an SVD (seed 000).
 
-    For a factored metric the SVD is of $E$ itself, $E = U\\Sigma V^\\top$: with a known
-    residual $h = E^+ g$ (least squares on $E$), otherwise
+    For a factored metric the SVD is of $E$ itself, $E = U\\Sigma V^\\top$ (for a tall $E$,
+    $N\\ge 2p$, of the triangular factor of its QR decomposition, which has the same
+    singular values): with a known residual $h = E^+ g$ (least squares on $E$), otherwise
     $h = V\\Sigma^{-2}V^\\top\\nabla_\\theta L$ — $G$ is never formed. For a matrix metric
     (Hessian) it is the pseudo-inverse of $M$.
 
@@ -21,9 +23,9 @@ class Pinv(AbstractGramSolver):
     **Arguments:**
 
     - `rcond`: singular values at most `rcond` $\\cdot\\sigma_1$ are dropped: of $E$ for a
-        factored metric (so the cutoff on $G$ is $\\text{rcond}^2$), default
-        $\\sqrt{2\\varepsilon\\max(N, p)}$ — what `pinv`/`lstsq` on $G$ drop by default, see
-        the note below; of $M$ otherwise, default $2\\varepsilon p$.
+        factored metric (so the cutoff on $G$ is $\\text{rcond}^2$), default $10^{-7}$ —
+        about what `pinv`/`lstsq` on $G$ drop by default, see the note below; of $M$
+        otherwise, default $2\\varepsilon p$.
 
     !!! note
         The cutoff is a regulariser, not only a tolerance. Keeping singular values of $E$
@@ -37,15 +39,27 @@ class Pinv(AbstractGramSolver):
 
     def solve(self, metric, gradient):
         self.check(metric)
-        op = metric.operator()
+        residual = metric.residual if isinstance(metric, TangentMap) else None
         if isinstance(metric, TangentMap):
             rcond = tangent_rcond(self.rcond, metric.shape, gradient.dtype)
+            n, p = metric.shape
+            if n >= 2 * p:
+                # Tall E = QR: the SVD of the p×p factor R is that of E, for a third
+                # of the cost; least squares on E is least squares on R with Qᵀr.
+                a, taus = jnp.linalg.qr(metric.matrix, mode="raw")
+                a = a.T
+                op = lx.MatrixLinearOperator(jnp.triu(a[:p]))
+                if residual is not None:
+                    residual = jll.ormqr(a, taus, residual[:, None], transpose=True)[:p, 0]
+            else:
+                op = metric.operator()
         else:
             rcond = self.rcond
+            op = metric.operator()
         solver = lx.SVD(rcond=rcond)
         state = solver.init(op, {})
-        if isinstance(metric, TangentMap) and metric.residual is not None:
-            sol = lx.linear_solve(op, metric.residual, solver, state=state, throw=False)
+        if residual is not None:
+            sol = lx.linear_solve(op, residual, solver, state=state, throw=False)
         elif isinstance(metric, TangentMap):
             t_state, _ = solver.transpose(state, {})
             y = lx.linear_solve(op.T, gradient, solver, state=t_state, throw=False)

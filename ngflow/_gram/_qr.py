@@ -21,7 +21,7 @@ class QR(AbstractGramSolver):
     **Arguments:**
 
     - `rcond`: pivots $|R_{ii}|\\le$ `rcond` $\\cdot|R_{11}|$ count as dependent columns.
-        Default $\\sqrt{2\\varepsilon\\max(N, p)}$, as [`ngflow.Pinv`][] (see there why).
+        Default $10^{-7}$, as [`ngflow.Pinv`][] (see there why).
     """
 
     needs_tangent_map: ClassVar[bool] = True

@@ -12,3 +12,4 @@ from ._least_squares import (
     LeastSquares as LeastSquares,
     WeightedLeastSquares as WeightedLeastSquares,
 )
+from ._residual import Residual as Residual

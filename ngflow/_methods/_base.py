@@ -40,13 +40,19 @@ def clip_direction(direction, clip):
     return direction if clip is None else jnp.clip(direction, -clip, clip)
 
 
-def descent_step(problem, flat, theta, direction_fn, step_rule, clip):
+def descent_step(
+    problem, flat, theta, direction_fn, step_rule, clip, loss_and_gradient=None
+):
     """$\\theta^+ = \\theta - s\\,h$ with $h$ from `direction_fn(loss, grad)`; handles failures.
 
-    `direction_fn(loss, gradient) -> (h, stats, ok)`.
+    `direction_fn(loss, gradient) -> (h, stats, ok)`. `loss_and_gradient`, if given,
+    replaces the backward pass (e.g. $(\\frac12\\|r\\|^2, E^\\top r)$ from a tangent map).
     """
     loss_at = lambda t: problem.loss(flat.model_at(t))
-    loss, gradient = jax.value_and_grad(loss_at)(theta)
+    if loss_and_gradient is None:
+        loss, gradient = jax.value_and_grad(loss_at)(theta)
+    else:
+        loss, gradient = loss_and_gradient
     h, stats, solve_ok = direction_fn(loss, gradient)
     h = clip_direction(h, clip)
     s, search_stats, search_result = step_rule(loss_at, theta, h, loss, gradient)

@@ -3,7 +3,7 @@ from jaxtyping import Array, Float
 
 from .._gram import AbstractGramSolver, AutoGram, Pinv
 from .._gram._base import as_float
-from .._metrics import Hessian
+from .._metrics import Hessian, TangentMap
 from ._base import AbstractMethod, descent_step
 from ._step_rules import AbstractStepRule, LogGrid
 
@@ -22,11 +22,18 @@ def _check_parts(who, gram, step):
 
 
 def _natural_step(problem, flat, theta, metric, gram, step_rule, clip):
+    value = metric.linearise(problem, flat, theta)
+    loss_and_gradient = None
+    if isinstance(value, TangentMap) and value.residual is not None and gram.uses_dense(value):
+        # Gauss-Newton: L = ½‖r‖², ∇L = Eᵀr from the E the solve builds anyway.
+        e = value.matrix
+        r = value.residual
+        loss_and_gradient = (0.5 * (r @ r), e.T @ r)
+
     def direction(loss, gradient):
-        value = metric.linearise(problem, flat, theta)
         return gram.solve(value, gradient)
 
-    return descent_step(problem, flat, theta, direction, step_rule, clip)
+    return descent_step(problem, flat, theta, direction, step_rule, clip, loss_and_gradient)
 
 
 class NaturalGradient(AbstractMethod):

@@ -6,7 +6,7 @@ from ._base import (
 )
 from ._constant import ConstantMetric as ConstantMetric
 from ._euclidean import Euclidean as Euclidean
-from ._gauss_newton import GaussNewton as GaussNewton
+from ._gauss_newton import Energy as Energy, GaussNewton as GaussNewton
 from ._h1 import H1 as H1
 from ._hessian import Hessian as Hessian
 from ._l2 import L2 as L2

@@ -88,8 +88,10 @@ class TangentMap:
 
     @ft.cached_property
     def matrix(self) -> Float[Array, "N p"]:
-        """Dense $E$, shape $(N, p)$."""
-        return self._features.jacobian(self._model_at, self.theta)
+        """Dense $E$, shape $(N, p)$ (computed with `values` in one pass per point)."""
+        values, matrix = self._features.value_and_jacobian(self._model_at, self.theta)
+        self.__dict__.setdefault("values", values)
+        return matrix
 
     @property
     def residual(self) -> Float[Array, " N"] | None:

@@ -32,3 +32,9 @@ class GaussNewton(AbstractFactoredMetric):
 
     def check(self, model, loss):
         self.features(loss)
+
+
+Energy = GaussNewton
+"""The energy metric of E-NGD (Müller & Zeinhofer 2023; seed 000 §2.2): an alias of
+[`ngflow.GaussNewton`][]. For a sum of [`ngflow.Residual`][] losses, $E$ stacks
+$\\sqrt{2w/N}$ times the per-point Jacobian of every residual."""
