@@ -67,3 +67,27 @@ def test_log_grid_reports_nonfinite_candidates():
     theta = jnp.ones(2)
     _, _, result = ng.LogGrid(5)(bad, theta, theta, jnp.nan, theta)
     assert result == ng.RESULTS.nonfinite
+
+
+def test_early_exit_walks_to_the_first_local_minimum():
+    theta = jnp.ones(3) * 2.0
+    loss, grad = jax.value_and_grad(_quartic)(theta)
+    full = ng.LogGrid(early_exit=False)
+    walk = ng.LogGrid()
+    s_full, st_full, _ = full(_quartic, theta, grad, loss, grad)
+    s_walk, st_walk, _ = walk(_quartic, theta, grad, loss, grad)
+    # along a descent ray of this quartic the loss is unimodal: the same step
+    assert float(s_full) == float(s_walk)
+    assert int(st_full["search_evals"]) == 31
+    assert int(st_walk["search_evals"]) == int(np.log2(1 / float(s_walk))) + 2
+    # a ray with two dips: the walk stops at the first (largest-step) one
+    two_dips = lambda t: jnp.sum(jnp.cos(6.0 * t)) + 0.01 * jnp.sum(t**2)  # noqa: E731
+    theta = jnp.zeros(1)
+    direction = -jnp.ones(1)
+    f0 = two_dips(theta)
+    s_w, _, _ = walk(two_dips, theta, direction, f0, -direction)
+    grid = np.asarray(walk.grid())
+    values = np.array([float(two_dips(theta - g * direction)) for g in grid])
+    k = int(np.argmax(grid == float(s_w)))
+    assert values[k] < f0 and (k == 0 or values[k - 1] > values[k])
+    assert k + 1 == len(values) or values[k + 1] >= values[k]
