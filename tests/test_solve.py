@@ -150,3 +150,41 @@ def test_newton_converges_quadratically_on_a_convex_problem():
     # and the same problem through NaturalGradient with a Hessian metric
     ngd = ng.solve(problem, ng.NaturalGradient(ng.CG(rtol=1e-14), ng.Constant(1.0)), steps=6)
     assert np.allclose(ngd.model.theta, sol.model.theta, atol=1e-10)
+
+
+def _duplicated_linear():
+    # Two identical basis rows: G is singular (rank 2 of 3).
+    b = np.array([[1.0, 0, 0, 0, 0], [1.0, 0, 0, 0, 0], [0, 1.0, 0, 0, 0]])
+    return ng.Problem(ng.LinearModel(basis, b), ng.LeastSquares(target_1d, PTS), ng.L2(PTS))
+
+
+def test_fallback_rescues_a_singular_solve():
+    problem = _duplicated_linear()
+    method = ng.NaturalGradient(ng.Cholesky(0.0), ng.Constant(1.0), fallback=ng.Pinv())
+    sol = ng.solve(problem, method, steps=2)
+    assert sol.result == ng.RESULTS.successful
+    assert bool(sol.stats["fallback_used"][0])
+    # The step is Pinv's: the exact least-squares fit (the loss cannot go lower) with
+    # the minimum-norm split between the duplicated parameters.
+    exact = ng.solve(problem, ng.NaturalGradient(ng.Pinv(), ng.Constant(1.0)), steps=1)
+    np.testing.assert_allclose(sol.losses[1], exact.losses[1], rtol=1e-10)
+    assert np.isclose(sol.model.theta[0], sol.model.theta[1])
+
+
+def test_fallback_is_not_used_while_the_first_solve_makes_progress():
+    problem = mlp_problem(seed=2)
+    plain = ng.NaturalGradient(ng.Pinv())
+    # A fallback that would be taken if it were ever tried: plain gradient descent
+    # directions are never compared while the minimum-norm steps remove ≥ stall.
+    with_fb = ng.NaturalGradient(ng.Pinv(), fallback=ng.Cholesky(1e6), stall=0.0)
+    a = ng.solve(problem, plain, steps=4, save_params=True)
+    b = ng.solve(problem, with_fb, steps=4, save_params=True)
+    assert np.all(np.diff(np.asarray(a.losses)) < 0)  # every step made progress ...
+    np.testing.assert_array_equal(a.params, b.params)  # ... so the fallback never ran
+    assert not np.any(np.asarray(b.stats["fallback_used"]))
+
+
+@pytest.mark.parametrize("stall", [-0.1, 1.0])
+def test_fallback_stall_fraction_is_checked(stall):
+    with pytest.raises(ValueError, match="stall"):
+        ng.NaturalGradient(fallback=ng.Cholesky(), stall=stall)

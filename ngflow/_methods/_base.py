@@ -41,21 +41,67 @@ def clip_direction(direction, clip):
 
 
 def descent_step(
-    problem, flat, theta, direction_fn, step_rule, clip, loss_and_gradient=None
+    problem,
+    flat,
+    theta,
+    direction_fn,
+    step_rule,
+    clip,
+    loss_and_gradient=None,
+    fallback_fn=None,
+    stall=0.0,
 ):
     """$\\theta^+ = \\theta - s\\,h$ with $h$ from `direction_fn(loss, grad)`; handles failures.
 
     `direction_fn(loss, gradient) -> (h, stats, ok)`. `loss_and_gradient`, if given,
     replaces the backward pass (e.g. $(\\frac12\\|r\\|^2, E^\\top r)$ from a tangent map).
+    `fallback_fn`, if given, is a second direction, searched only when the first one
+    stalls (its step lowers the loss by less than the fraction `stall`, or its solve or
+    search failed); the step with the lower loss is taken, and the search statistics
+    are that step's. Records `fallback_used`.
     """
     loss_at = lambda t: problem.loss(flat.model_at(t))
     if loss_and_gradient is None:
         loss, gradient = jax.value_and_grad(loss_at)(theta)
     else:
         loss, gradient = loss_and_gradient
-    h, stats, solve_ok = direction_fn(loss, gradient)
-    h = clip_direction(h, clip)
-    s, search_stats, search_result = step_rule(loss_at, theta, h, loss, gradient)
+
+    def search(fn):
+        h, stats, ok = fn(loss, gradient)
+        h = clip_direction(h, clip)
+        s, search_stats, result = step_rule(loss_at, theta, h, loss, gradient)
+        return h, s, ok, result, stats, search_stats
+
+    h, s, solve_ok, search_result, stats, search_stats = search(direction_fn)
+    if fallback_fn is not None:
+        inf = jnp.asarray(jnp.inf, dtype=loss.dtype)
+
+        def reached(h, s, ok, result, search_stats):
+            f = search_stats.get("search_loss")
+            f = loss_at(theta - s * h) if f is None else f
+            good = ok & (result == RESULTS.successful) & jnp.isfinite(f)
+            return jnp.where(good, f, inf)
+
+        f1 = reached(h, s, solve_ok, search_result, search_stats)
+        first = (h, s, solve_ok, search_result, search_stats)
+
+        def try_fallback(_):
+            h2, s2, ok2, result2, _, search2 = search(fallback_fn)
+            better = reached(h2, s2, ok2, result2, search2) < f1
+            chosen = (
+                jnp.where(better, h2, h),
+                jnp.where(better, s2, s),
+                jnp.where(better, ok2, solve_ok),
+                RESULTS.where(better, result2, search_result),
+                jax.tree.map(lambda a, b: jnp.where(better, b, a), search_stats, search2),
+            )
+            return chosen, better
+
+        stalled = ~(f1 < (1 - stall) * loss)
+        (h, s, solve_ok, search_result, search_stats), used = jax.lax.cond(
+            stalled, try_fallback, lambda _: (first, jnp.array(False)), None
+        )
+        stats = {**stats, "fallback_used": used}
     good = jnp.isfinite(loss) & jnp.all(jnp.isfinite(gradient))
     result = RESULTS.where(
         ~good,
