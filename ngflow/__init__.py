@@ -42,6 +42,8 @@ from ._gram import (  # noqa: E402
     Cholesky as Cholesky,
     CompleteOrthogonalDecomposition as CompleteOrthogonalDecomposition,
     gram_solve as gram_solve,
+    Greedy as Greedy,
+    OrthogonalGreedy as OrthogonalGreedy,
     Pinv as Pinv,
     QR as QR,
     Woodbury as Woodbury,

@@ -4,6 +4,7 @@ from ._base import AbstractGramSolver as AbstractGramSolver
 from ._cg import CG as CG
 from ._cholesky import Cholesky as Cholesky
 from ._cod import CompleteOrthogonalDecomposition as CompleteOrthogonalDecomposition
+from ._greedy import Greedy as Greedy, OrthogonalGreedy as OrthogonalGreedy
 from ._pinv import Pinv as Pinv
 from ._qr import QR as QR
 from ._woodbury import Woodbury as Woodbury
