@@ -39,7 +39,7 @@ import lineax.internal as lxi
 from jaxtyping import Array, Float, Int
 
 from .._metrics import TangentMap
-from ._base import AbstractGramSolver, finite, normal_residual
+from ._base import AbstractGramSolver, DEFAULT_TANGENT_RCOND, finite, normal_residual
 
 
 class GreedyResult(eqx.Module):
@@ -125,31 +125,30 @@ def oga_tangent(
     """
     n, p = tangent.shape
     dtype = tangent.dtype
-    c = jnp.linalg.norm(tangent, axis=0)
+    rows = tangent.T  # (p, N): column i of E is a contiguous row here
+    c = jnp.linalg.norm(rows, axis=1)
     slots = jnp.arange(k)
     tiny = jnp.finfo(dtype).tiny
-    constant = None if residual is None else residual @ residual
 
     def body(j, carry):
-        q, r, chosen, excluded, m, coef, proj, res = carry
-        eh = tangent[:, jnp.maximum(chosen, 0)] @ coef  # E h, O(Nk)
+        qt, r, chosen, excluded, m, eh, proj, res = carry
         if residual is None:
-            current = gradient - tangent.T @ eh  # ∇L − G h
+            current = gradient - rows @ eh  # ∇L − G h
         else:
-            current = tangent.T @ (residual - eh)  # Eᵀ(g − E h), same in exact arithmetic
+            current = rows @ (residual - eh)  # Eᵀ(g − E h), the same in exact arithmetic
         score = jnp.abs(current) / jnp.where(c > tiny, c, jnp.inf)
         i, best = _masked_argmax(score, excluded | (c <= tiny))
-        a = tangent[:, i]
-        # Classical Gram-Schmidt, twice, against the chosen columns (zero columns of Q
-        # beyond m contribute nothing).
-        r1 = q.T @ a
-        v = a - q @ r1
-        r2 = q.T @ v
-        v = v - q @ r2
+        a = rows[i]
+        # Classical Gram-Schmidt, twice, against the chosen columns (the rows of Qᵀ
+        # beyond m are zero and contribute nothing).
+        r1 = qt @ a
+        v = a - r1 @ qt
+        r2 = qt @ v
+        v = v - r2 @ qt
         rho = jnp.linalg.norm(v)
         ok = (best > 0) & (rho > rtol * c[i])
         new_col = jnp.where(slots < m, r1 + r2, 0.0).at[m].set(rho)
-        q = jnp.where(ok, q.at[:, m].set(v / jnp.maximum(rho, tiny)), q)
+        qt = jnp.where(ok, qt.at[m].set(v / jnp.maximum(rho, tiny)), qt)
         r = jnp.where(ok, r.at[:, m].set(new_col), r)
         chosen = jnp.where(ok, chosen.at[m].set(i), chosen)
         excluded = excluded.at[i].set(True)
@@ -157,32 +156,42 @@ def oga_tangent(
         if residual is None:
             g_sel = jnp.where(slots < m, gradient[jnp.maximum(chosen, 0)], 0.0)
             y = jsp.linalg.solve_triangular(r, g_sel, trans="T", lower=False)
+            # E h = Q R h_I = Q y.
         else:
-            y = jnp.where(slots < m, q.T @ residual, 0.0)
-        coef = jnp.where(slots < m, jsp.linalg.solve_triangular(r, y, lower=False), 0.0)
-        h = jnp.zeros(p, dtype).at[jnp.maximum(chosen, 0)].add(coef)
-        eh = tangent[:, jnp.maximum(chosen, 0)] @ coef
-        proj = proj.at[j].set(2 * gradient @ h - eh @ eh)
+            y = jnp.where(slots < m, qt @ residual, 0.0)
+        eh = y @ qt
+        proj = proj.at[j].set(2 * gradient @ _coefficients(r, y, chosen, m, p) - eh @ eh)
         if residual is None:
             res = res.at[j].set(jnp.nan)
         else:
             res = res.at[j].set(jnp.sum((residual - eh) ** 2))
-        return q, r, chosen, excluded, m, coef, proj, res
+        return qt, r, chosen, excluded, m, eh, proj, res
 
     init = (
-        jnp.zeros((n, k), dtype),
+        jnp.zeros((k, n), dtype),
         jnp.eye(k, dtype=dtype),
         jnp.full(k, -1),
         jnp.zeros(p, bool),
         jnp.array(0),
-        jnp.zeros(k, dtype),
+        jnp.zeros(n, dtype),
         jnp.zeros(k, dtype),
         jnp.zeros(k, dtype),
     )
-    _, _, chosen, _, m, coef, proj, res = lax.fori_loop(0, k, body, init)
-    h = jnp.zeros(p, dtype).at[jnp.maximum(chosen, 0)].add(coef)
-    del constant
+    qt, r, chosen, _, m, _, proj, res = lax.fori_loop(0, k, body, init)
+    if residual is None:
+        g_sel = jnp.where(slots < m, gradient[jnp.maximum(chosen, 0)], 0.0)
+        y = jsp.linalg.solve_triangular(r, g_sel, trans="T", lower=False)
+    else:
+        y = jnp.where(slots < m, qt @ residual, 0.0)
+    h = _coefficients(r, y, chosen, m, p)
     return GreedyResult(h, chosen, m, proj, res)
+
+
+def _coefficients(r, y, chosen, m, p):
+    """$h$ with $h_I = R^{-1} y$ on the chosen indices, zero elsewhere."""
+    slots = jnp.arange(r.shape[0])
+    coef = jnp.where(slots < m, jsp.linalg.solve_triangular(r, y, lower=False), 0.0)
+    return jnp.zeros(p, r.dtype).at[jnp.maximum(chosen, 0)].add(coef)
 
 
 class OrthogonalGreedy(lx.AbstractLinearSolver):
@@ -205,7 +214,7 @@ class OrthogonalGreedy(lx.AbstractLinearSolver):
 
     k: int = eqx.field(static=True)
     gram: bool = eqx.field(default=True, static=True)
-    rtol: float = 1e-10
+    rtol: float = DEFAULT_TANGENT_RCOND
 
     def __check_init__(self):
         if not isinstance(self.k, int) or self.k < 1:
@@ -278,13 +287,16 @@ class Greedy(AbstractGramSolver):
 
     - `k`: the number of greedy steps (a Python int; more than $p$ is clipped to $p$).
     - `tangent`: work on $E$ rather than $G$ when the metric is factored.
-    - `rtol`: a candidate whose new pivot is at most `rtol`$\\,\\sqrt{G_{ii}}$ is skipped.
+    - `rtol`: a candidate whose new pivot is at most `rtol`$\\,\\sqrt{G_{ii}}$ is skipped
+        (default $10^{-7}$, the cutoff of [`ngflow.Pinv`][]: a smaller pivot would
+        amplify the coefficients by its inverse; on $G$ the pivot is only known to
+        about $\\sqrt{\\varepsilon}\\approx 1.5\\cdot10^{-8}$ relative).
     """
 
     needs_tangent_map: ClassVar[bool] = False
     k: int = eqx.field(static=True)
     tangent: bool = eqx.field(default=True, static=True)
-    rtol: float = 1e-10
+    rtol: float = DEFAULT_TANGENT_RCOND
 
     def __check_init__(self):
         if not isinstance(self.k, int) or isinstance(self.k, bool) or self.k < 1:
