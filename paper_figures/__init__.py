@@ -23,7 +23,7 @@ import importlib  # noqa: E402
 from types import ModuleType  # noqa: E402
 
 
-FIGURES: tuple[str, ...] = ("least_squares_shallow",)
+FIGURES: tuple[str, ...] = ("least_squares_shallow", "least_squares_mlp", "poisson_oga")
 
 _REQUIRED = ("NAME", "SEED", "SECTION", "TITLE", "run", "plot")
 

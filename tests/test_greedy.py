@@ -177,3 +177,20 @@ def test_greedy_in_natural_gradient_descends_and_records_per_step():
     # = 2·loss for L = ½‖r‖².
     total = np.asarray(sol.stats["greedy_residual"] + sol.stats["greedy_projection"])
     np.testing.assert_allclose(total, 2 * losses[:-1, None] * np.ones((1, 5)), rtol=1e-8)
+
+
+def test_negligible_tangent_vectors_are_never_chosen():
+    # A dead neuron's tangent vector: norm 1e-19, but perfectly aligned with the
+    # residual, so its scale-free score |(∇L − Gh)_i|/c_i is the largest. Choosing it
+    # would give a coefficient ~1e19.
+    e, r, _ = draw(5)
+    dead = 1e-19 * r / jnp.linalg.norm(r)
+    e2 = jnp.concatenate([e, dead[:, None]], axis=1)
+    g2 = e2.T @ r
+    for out in (
+        oga_gram(e2.T @ e2, g2, 3, 1e-7, r @ r),
+        oga_tangent(e2, g2, 3, 1e-7, r),
+        oga_tangent(e2, g2, 3, 1e-7, None),
+    ):
+        assert P not in np.asarray(out.chosen).tolist()
+        assert np.abs(np.asarray(out.h)).max() < 1e3

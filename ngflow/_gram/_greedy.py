@@ -24,8 +24,9 @@ the chosen block, not $k$:
   otherwise the semi-normal equations $R^\\top R h_I = (\\nabla_\\theta L)_I$.
 
 A candidate whose new pivot is at most `rtol`$\\cdot c_i$ (it lies in the span of the
-chosen ones) is skipped and never tried again, so fewer than $k$ vectors may be chosen;
-`rank` records how many were.
+chosen ones) is skipped and never tried again, and tangent vectors with
+$c_i\\le$ `rtol`$\\cdot\\max_j c_j$ are never candidates, so fewer than $k$ vectors may be
+chosen; `rank` records how many were.
 """
 
 from typing import Any, ClassVar
@@ -52,6 +53,13 @@ class GreedyResult(eqx.Module):
     residual: Float[Array, " k"]  # ‖r_j‖² after step j: formula (G) or direct (E, known g)
 
 
+def _negligible(c, rtol):
+    """Tangent vectors of norm at most `rtol` times the largest (dead or saturated
+    neurons): the score $|(\\nabla L - Gh)_i|/c_i$ is scale-free, so one of them could
+    win on rounding noise and get a coefficient of order $1/c_i^2$."""
+    return c <= rtol * jnp.max(c)
+
+
 def _masked_argmax(score, excluded):
     score = jnp.where(excluded | ~jnp.isfinite(score), -jnp.inf, score)
     return jnp.argmax(score), jnp.max(score)
@@ -70,12 +78,13 @@ def oga_gram(
     c = jnp.sqrt(jnp.clip(jnp.diagonal(gram), 0.0))
     slots = jnp.arange(k)
     tiny = jnp.finfo(dtype).tiny
+    dead = _negligible(c, rtol)
 
     def body(j, carry):
         factor, chosen, coef, excluded, m, proj, res = carry
         h_part = gram[:, jnp.maximum(chosen, 0)] @ coef  # G h, O(pk)
         score = jnp.abs(gradient - h_part) / jnp.where(c > tiny, c, jnp.inf)
-        i, best = _masked_argmax(score, excluded | (c <= tiny))
+        i, best = _masked_argmax(score, excluded | dead)
         # New row of the Cholesky factor of G[I, I]: L l = G[I, i], d² = G_ii − l·l.
         column = jnp.where(slots < m, gram[jnp.maximum(chosen, 0), i], 0.0)
         row = jsp.linalg.solve_triangular(factor, column, lower=True)
@@ -129,6 +138,7 @@ def oga_tangent(
     c = jnp.linalg.norm(rows, axis=1)
     slots = jnp.arange(k)
     tiny = jnp.finfo(dtype).tiny
+    dead = _negligible(c, rtol)
 
     def body(j, carry):
         qt, r, chosen, excluded, m, eh, proj, res = carry
@@ -137,7 +147,7 @@ def oga_tangent(
         else:
             current = rows @ (residual - eh)  # Eᵀ(g − E h), the same in exact arithmetic
         score = jnp.abs(current) / jnp.where(c > tiny, c, jnp.inf)
-        i, best = _masked_argmax(score, excluded | (c <= tiny))
+        i, best = _masked_argmax(score, excluded | dead)
         a = rows[i]
         # Classical Gram-Schmidt, twice, against the chosen columns (the rows of Qᵀ
         # beyond m are zero and contribute nothing).
