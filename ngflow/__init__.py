@@ -65,12 +65,20 @@ from ._manifolds import LinearModel as LinearModel, QuadraticModel as QuadraticM
 from ._methods import (  # noqa: E402
     AbstractMethod as AbstractMethod,
     AbstractStepRule as AbstractStepRule,
+    AbstractTransport as AbstractTransport,
     Backtracking as Backtracking,
     Constant as Constant,
+    FiniteDifference as FiniteDifference,
     GradientDescent as GradientDescent,
+    HeavyBall as HeavyBall,
+    LastGradient as LastGradient,
+    LastMomentum as LastMomentum,
     LogGrid as LogGrid,
+    MomentumState as MomentumState,
     NaturalGradient as NaturalGradient,
+    Nesterov as Nesterov,
     Newton as Newton,
+    ParameterMomentum as ParameterMomentum,
     StepInfo as StepInfo,
 )
 from ._metrics import (  # noqa: E402

@@ -1,5 +1,15 @@
 from ._base import AbstractMethod as AbstractMethod, StepInfo as StepInfo
 from ._gradient_descent import GradientDescent as GradientDescent
+from ._momentum import (
+    AbstractTransport as AbstractTransport,
+    FiniteDifference as FiniteDifference,
+    HeavyBall as HeavyBall,
+    LastGradient as LastGradient,
+    LastMomentum as LastMomentum,
+    MomentumState as MomentumState,
+    Nesterov as Nesterov,
+    ParameterMomentum as ParameterMomentum,
+)
 from ._natural_gradient import NaturalGradient as NaturalGradient, Newton as Newton
 from ._step_rules import (
     AbstractStepRule as AbstractStepRule,

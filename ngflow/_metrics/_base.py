@@ -117,6 +117,39 @@ class TangentMap:
         """$Gv = E^\\top(Ev)$ with the dense $E$."""
         return self.matrix.T @ (self.matrix @ v)
 
+    def values_at(self, theta: Float[Array, " p"]) -> Float[Array, " N"]:
+        """$\\Phi$ at other parameters, on the same points (e.g. the previous iterate
+        re-evaluated on resampled points)."""
+        self._need_features("values_at")
+        return self._value_at(theta)
+
+    def tangent_at(
+        self, theta: Float[Array, " p"], v: Float[Array, " p"]
+    ) -> Float[Array, " N"]:
+        """$E(\\theta')\\,v$, the tangent map at other parameters applied to $v$ (a `jvp`;
+        with $\\theta' = \\theta$ it is $E v$)."""
+        self._need_features("tangent_at")
+        return jax.jvp(self._value_at, (theta,), (v,))[1]
+
+    def rmatvec(self, w: Float[Array, " N"]) -> Float[Array, " p"]:
+        """$E^\\top w$ (dense if $E$ is formed, else a `vjp`)."""
+        if "matrix" in self.__dict__ or self._features is None:
+            return self.matrix.T @ w
+        return jax.vjp(self._value_at, self.theta)[1](w)[0]
+
+    def with_residual(self, residual: Float[Array, " N"]) -> "TangentMap":
+        """The same tangent map with another right-hand side $g$: a Gram solve then
+        returns $E^+ g$, the coefficients of the projection of $g$ on the tangent space."""
+        out = TangentMap(self._features, self._model_at, self.theta, residual=residual)
+        for key in ("matrix", "values"):
+            if key in self.__dict__:
+                out.__dict__[key] = self.__dict__[key]
+        return out
+
+    def _need_features(self, who):
+        if self._features is None:
+            raise TypeError(f"TangentMap.{who}: a tangent map given as a matrix has no feature map.")
+
 
 class MetricMatrix:
     """A metric given only as a symmetric matrix $M(\\theta)$ (e.g. the Hessian).

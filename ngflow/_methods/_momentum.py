@@ -1,0 +1,297 @@
+"""Momentum: heavy-ball and Nesterov, in parameter space and natural (seed 003).
+
+With the retraction $R[v_\\theta + E h] = v_{\\theta + h}$, natural heavy-ball is
+
+$$p_k = E_k^+\\big(\\beta\\,w_k\\big) - s_k\\,G_k^{-1}\\nabla_\\theta L(\\theta_k), \\qquad
+\\theta_{k+1} = \\theta_k + p_k,$$
+
+where $E_k^+ w$ are the coefficients of the projection of the function-space vector $w$
+on the current tangent space ($G_k^{-1}E_k^\\top w$, computed by the same Gram solve as the
+natural gradient) and $w_k$ is the previous step carried into function space by a
+*transport*: [`ngflow.LastMomentum`][] $E_{k-1}p_{k-1}$ (so $E_k^\\top w_k$ is the
+cross-Gram $E_k^\\top E_{k-1}$ applied to $p_{k-1}$, never formed),
+[`ngflow.FiniteDifference`][] $\\Phi(\\theta_k) - \\Phi(\\theta_{k-1})$,
+[`ngflow.LastGradient`][] $-s_{k-1}\\nabla_u L(\\theta_{k-1})$; or
+[`ngflow.ParameterMomentum`][], $p_{k-1}$ itself (parameter-space heavy-ball). Everything
+about the previous iterate is re-evaluated on the current points, so momentum works
+when the points are resampled between steps.
+"""
+
+import abc
+from typing import ClassVar
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Bool, Float, Scalar
+
+from .._gram import AbstractGramSolver, AutoGram
+from .._gram._base import as_float
+from .._metrics import TangentMap
+from .._results import RESULTS
+from ._base import AbstractMethod, clip_direction, StepInfo
+from ._natural_gradient import _check_parts, _natural_step
+from ._step_rules import AbstractStepRule, LogGrid
+
+
+class MomentumState(eqx.Module):
+    """The previous iterate $\\theta_{k-1}$, step $p_{k-1} = \\theta_k - \\theta_{k-1}$ and
+    step size $s_{k-1}$; `started` is false before the first step."""
+
+    theta: Float[Array, " p"]
+    step: Float[Array, " p"]
+    size: Scalar
+    started: Bool[Array, ""]
+
+
+class AbstractTransport(eqx.Module):
+    """Carries the previous step into the current tangent space (natural heavy-ball)."""
+
+    projected: ClassVar[bool] = True
+
+    @abc.abstractmethod
+    def function(self, tangent: TangentMap, previous: MomentumState) -> Float[Array, " N"]:
+        """The function-space vector $w_k$ (on the current points) whose projection on the
+        current tangent space is the momentum."""
+
+
+class LastMomentum(AbstractTransport):
+    """LM: $w_k = E_{k-1}p_{k-1}$, the previous step as a function (a `jvp` at
+    $\\theta_{k-1}$ on the current points); its projection is
+    $G_k^{-1}E_k^\\top E_{k-1}p_{k-1}$, the cross-Gram applied, not formed."""
+
+    def function(self, tangent, previous):
+        return tangent.tangent_at(previous.theta, previous.step)
+
+
+class FiniteDifference(AbstractTransport):
+    """FD: $w_k = \\Phi(\\theta_k) - \\Phi(\\theta_{k-1})$, the change of the function
+    (features) over the previous step."""
+
+    def function(self, tangent, previous):
+        return tangent.values - tangent.values_at(previous.theta)
+
+
+class LastGradient(AbstractTransport):
+    """LG: $w_k = -s_{k-1}\\nabla_u L(\\theta_{k-1})$, the previous step as plain functional
+    gradient descent would have taken it.
+
+    The slides (seed 003) write $+\\beta\\nabla\\mathcal L_u(v_{k-1})$; with that sign the
+    term points uphill, so the previous step $-s_{k-1}\\nabla_u L$ is used. Needs the
+    functional gradient, i.e. a residual loss with [`ngflow.GaussNewton`][]/`Energy`
+    (there $\\nabla_u L$ is the residual).
+    """
+
+    def function(self, tangent, previous):
+        if not tangent._residual_is_values:
+            raise TypeError(
+                "LastGradient needs the functional gradient ∇_u L at the previous "
+                "iterate: use the GaussNewton()/Energy() metric with a residual loss, "
+                "or LastMomentum()/FiniteDifference()."
+            )
+        return -previous.size * tangent.values_at(previous.theta)
+
+
+class ParameterMomentum(AbstractTransport):
+    """Parameter-space momentum: $p_{k-1}$ itself, not projected. With the Euclidean
+    metric heavy-ball is then Polyak's method; with another metric it is momentum on
+    preconditioned steps. Works with any metric (also [`ngflow.Hessian`][])."""
+
+    projected: ClassVar[bool] = False
+
+    def function(self, tangent, previous):
+        raise NotImplementedError
+
+
+def _loss_and_gradient(problem, flat, theta, metric, gram):
+    if isinstance(metric, TangentMap) and metric.residual is not None and gram.uses_dense(metric):
+        e = metric.matrix  # values and E in one pass; then ∇L = Eᵀr needs no backward pass
+        r = metric.residual
+        return 0.5 * (r @ r), e.T @ r
+    return jax.value_and_grad(lambda t: problem.loss(flat.model_at(t)))(theta)
+
+
+def _need_tangent(metric, who):
+    if not isinstance(metric, TangentMap):
+        raise TypeError(
+            f"{who} needs the tangent map E of a factored metric to carry the previous "
+            f"step into the current tangent space; the metric is only a matrix (e.g. "
+            f"Hessian). Use a factored metric, or parameter-space momentum "
+            f"(HeavyBall(transport=ParameterMomentum()), Nesterov(natural=False))."
+        )
+
+
+def _project(metric, gram, w, who):
+    """$E^+ w$ by the Gram solve (least squares with right-hand side $w$)."""
+    _need_tangent(metric, who)
+    return gram.solve(metric.with_residual(w), metric.rmatvec(w))
+
+
+def _result(loss, gradient, ok, search_result):
+    good = jnp.isfinite(loss) & jnp.all(jnp.isfinite(gradient))
+    return RESULTS.where(
+        ~good, RESULTS.nonfinite, RESULTS.where(~ok, RESULTS.singular, search_result)
+    )
+
+
+class HeavyBall(AbstractMethod):
+    """Heavy-ball momentum: $\\theta_{k+1} = \\theta_k + p_k$,
+    $p_k = \\beta m_k - s_k h_k$ with $h_k$ the natural gradient ($M h_k = \\nabla_\\theta L$).
+
+    The momentum $m_k$ is the previous step carried into the current tangent space by
+    `transport` (see the module docs): [`ngflow.LastMomentum`][] (default),
+    [`ngflow.FiniteDifference`][], [`ngflow.LastGradient`][], or
+    [`ngflow.ParameterMomentum`][] ($m_k = p_{k-1}$). The step rule chooses $s_k$ along
+    $-h_k$ from the extrapolated point $\\theta_k + \\beta m_k$. With $\\beta = 0$ this is
+    [`ngflow.NaturalGradient`][]; with the Euclidean metric and `Constant(α)` it is
+    Polyak's heavy-ball $p_k = \\beta p_{k-1} - \\alpha\\nabla L(\\theta_k)$.
+
+    Records `momentum_norm` ($\\|\\beta m_k\\|$) besides the Gram solve's statistics.
+
+    **Arguments:**
+
+    - `gram`: the Gram solve (default [`ngflow.AutoGram`][]`()`); it also projects the
+        transported step.
+    - `step`: the step rule (default [`ngflow.LogGrid`][]`()`).
+    - `beta`: the momentum factor $\\beta$ (default 0.9).
+    - `transport`: how the previous step is carried over (default `LastMomentum()`).
+    - `clip`: optional per-component clip of $h_k$.
+
+    ```python
+    method = ng.HeavyBall(ng.Pinv(), ng.LogGrid(), beta=0.5, transport=ng.FiniteDifference())
+    ```
+    """
+
+    gram: AbstractGramSolver
+    step_rule: AbstractStepRule
+    beta: Float[Array, ""] = eqx.field(converter=as_float)
+    transport: AbstractTransport
+    clip: Float[Array, ""] | None = eqx.field(converter=as_float)
+
+    def __init__(
+        self,
+        gram: AbstractGramSolver = AutoGram(),
+        step: AbstractStepRule = LogGrid(),
+        beta=0.9,
+        transport: AbstractTransport = LastMomentum(),
+        *,
+        clip=None,
+    ):
+        _check_parts("HeavyBall", gram, step)
+        if not isinstance(transport, AbstractTransport):
+            raise TypeError(
+                f"HeavyBall: `transport` must be LastMomentum(), FiniteDifference(), "
+                f"LastGradient() or ParameterMomentum(), got {transport!r}."
+            )
+        self.gram, self.step_rule, self.beta = gram, step, beta
+        self.transport, self.clip = transport, clip
+
+    def init(self, problem, flat, theta):
+        return MomentumState(theta, jnp.zeros_like(theta), jnp.zeros((), theta.dtype), jnp.array(False))
+
+    def step(self, problem, flat, theta, state):
+        metric = problem.metric.linearise(problem, flat, theta)
+        loss, gradient = _loss_and_gradient(problem, flat, theta, metric, self.gram)
+        h, stats, ok = self.gram.solve(metric, gradient)
+        h = clip_direction(h, self.clip)
+        if self.transport.projected:
+            _need_tangent(metric, f"HeavyBall({type(self.transport).__name__}())")
+            w = self.transport.function(metric, state)
+            w = jnp.where(state.started, w, 0.0)
+            m, _, m_ok = _project(metric, self.gram, w, "HeavyBall")
+            ok = ok & (m_ok | ~state.started)
+        else:
+            m = state.step
+        m = jnp.where(state.started, m, 0.0)
+        base = theta + self.beta * m
+        loss_at = lambda t: problem.loss(flat.model_at(t))
+        base_loss, base_gradient = jax.value_and_grad(loss_at)(base)
+        s, search_stats, search_result = self.step_rule(
+            loss_at, base, h, base_loss, base_gradient
+        )
+        result = _result(loss, gradient, ok, search_result)
+        taken = result == RESULTS.successful
+        step = self.beta * m - s * h
+        theta_next = jnp.where(taken, theta + step, theta)
+        state_next = MomentumState(theta, step, jnp.asarray(s, theta.dtype), jnp.array(True))
+        info = StepInfo(
+            loss=loss,
+            grad_norm=jnp.linalg.norm(gradient),
+            step_size=jnp.where(taken, s, jnp.nan),
+            stats={**stats, **search_stats, "momentum_norm": jnp.linalg.norm(self.beta * m)},
+            result=result,
+        )
+        return theta_next, state_next, info
+
+
+class Nesterov(AbstractMethod):
+    """Nesterov momentum: extrapolate, then a natural step from the extrapolated point.
+
+    $y_k = \\theta_k + \\beta m_k$, $\\theta_{k+1} = y_k - s_k h(y_k)$ with $h(y)$ the natural
+    gradient at $y$ (its own Gram matrix). Natural (`natural=True`, default, seed 003):
+    $m_k = E_k^+(\\Phi(\\theta_k) - \\Phi(\\theta_{k-1}))$, the change of the function over
+    the last step projected on the current tangent space (the function is extrapolated,
+    then retracted). Parameter space (`natural=False`): $m_k = \\theta_k - \\theta_{k-1}$.
+    With the Euclidean metric and `Constant(α)` both are Nesterov's method
+    $\\theta_{k+1} = y_k - \\alpha\\nabla L(y_k)$; with $\\beta = 0$, natural gradient.
+
+    The recorded loss is $L(\\theta_k)$; the step's statistics are those at $y_k$.
+
+    **Arguments:** `gram`, `step`, `beta` (default 0.9), `natural`, `clip` as for
+    [`ngflow.HeavyBall`][].
+    """
+
+    gram: AbstractGramSolver
+    step_rule: AbstractStepRule
+    beta: Float[Array, ""] = eqx.field(converter=as_float)
+    natural: bool = eqx.field(static=True)
+    clip: Float[Array, ""] | None = eqx.field(converter=as_float)
+
+    def __init__(
+        self,
+        gram: AbstractGramSolver = AutoGram(),
+        step: AbstractStepRule = LogGrid(),
+        beta=0.9,
+        *,
+        natural: bool = True,
+        clip=None,
+    ):
+        _check_parts("Nesterov", gram, step)
+        self.gram, self.step_rule, self.beta = gram, step, beta
+        self.natural, self.clip = natural, clip
+
+    def init(self, problem, flat, theta):
+        return MomentumState(theta, jnp.zeros_like(theta), jnp.zeros((), theta.dtype), jnp.array(False))
+
+    def step(self, problem, flat, theta, state):
+        loss = problem.loss(flat.model_at(theta))
+        ok = jnp.array(True)
+        if self.natural:
+            metric = problem.metric.linearise(problem, flat, theta)
+            _need_tangent(metric, "Nesterov(natural=True)")
+            w = jnp.where(state.started, metric.values - metric.values_at(state.theta), 0.0)
+            m, _, m_ok = _project(metric, self.gram, w, "Nesterov(natural=True)")
+            ok = m_ok | ~state.started
+        else:
+            m = theta - state.theta
+        m = jnp.where(state.started, m, 0.0)
+        y = theta + self.beta * m
+        y_next, info = _natural_step(
+            problem, flat, y, problem.metric, self.gram, self.step_rule, self.clip
+        )
+        result = RESULTS.where(
+            ~jnp.isfinite(loss),
+            RESULTS.nonfinite,
+            RESULTS.where(~ok, RESULTS.singular, info.result),
+        )
+        taken = result == RESULTS.successful
+        theta_next = jnp.where(taken, y_next, theta)
+        state_next = MomentumState(theta, theta_next - theta, jnp.zeros((), theta.dtype), jnp.array(True))
+        info = StepInfo(
+            loss=loss,
+            grad_norm=info.grad_norm,
+            step_size=jnp.where(taken, info.step_size, jnp.nan),
+            stats={**info.stats, "momentum_norm": jnp.linalg.norm(self.beta * m)},
+            result=result,
+        )
+        return theta_next, state_next, info
