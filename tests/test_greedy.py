@@ -194,3 +194,21 @@ def test_negligible_tangent_vectors_are_never_chosen():
     ):
         assert P not in np.asarray(out.chosen).tolist()
         assert np.abs(np.asarray(out.h)).max() < 1e3
+
+
+def test_greedy_works_inside_momentum():
+    problem = ng.Problem(
+        eqx.nn.MLP(2, "scalar", 6, 1, activation=jnp.tanh, key=jax.random.key(3)),
+        ng.LeastSquares(
+            lambda x: jnp.sin(jnp.pi * x[0]) * x[1],
+            ng.Box([0, 0], [1, 1]).sample(jax.random.key(1), 60),
+        ),
+        ng.GaussNewton(),
+    )
+    for method in (
+        ng.HeavyBall(ng.Greedy(5), ng.LogGrid(), 0.5),
+        ng.Nesterov(ng.Greedy(5), ng.LogGrid(), 0.5),
+    ):
+        sol = ng.solve(problem, method, steps=10)
+        assert float(sol.final_loss) < 0.5 * float(sol.losses[0])
+        assert np.all(np.asarray(sol.stats["rank"]) == 5)
