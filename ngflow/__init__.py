@@ -35,6 +35,14 @@ from ._features import (  # noqa: E402
     ParameterBlock as ParameterBlock,
     PointBlock as PointBlock,
 )
+from ._flows import (  # noqa: E402
+    AbstractFlow as AbstractFlow,
+    FlowSolution as FlowSolution,
+    GradientFlow as GradientFlow,
+    HeavyBallFlow as HeavyBallFlow,
+    NaturalGradientFlow as NaturalGradientFlow,
+    NaturalHeavyBallFlow as NaturalHeavyBallFlow,
+)
 from ._gram import (  # noqa: E402
     AbstractGramSolver as AbstractGramSolver,
     AutoGram as AutoGram,

@@ -27,3 +27,8 @@ class RESULTS(eqx.Enumeration):
         "direction is not a descent direction for this loss. `solve` warns about it "
         "instead of raising."
     )
+    integration_failed = (
+        "The ODE solver of a flow failed before t1 (diffrax: max_steps reached, or the "
+        "step size collapsed). See `FlowSolution.diffrax_result`; a damped Gram solve "
+        "(the default `Cholesky(1e-8)`), a larger `max_steps` or looser tolerances help."
+    )

@@ -1,6 +1,7 @@
 import time
 import warnings
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import equinox as eqx
 import jax
@@ -16,6 +17,10 @@ from ._params import FlatModel
 from ._problem import Problem
 from ._results import RESULTS
 from ._solution import Solution, SolveError
+
+
+if TYPE_CHECKING:
+    from ._flows import AbstractFlow, FlowSolution
 
 
 def _fill(shape_dtype):
@@ -131,15 +136,16 @@ def _check_monitors(monitors, model) -> dict[str, Callable]:
 
 def solve(
     problem: Problem,
-    method: AbstractMethod,
+    method: "AbstractMethod | AbstractFlow",
     *,
-    steps: int,
+    steps: int | None = None,
     monitors: dict[str, Callable] | None = None,
     throw: bool = True,
     progress: bool | None = None,
     save_params: bool = False,
     key=None,
-) -> Solution:
+    **flow_options,
+) -> "Solution | FlowSolution":
     """Run a discrete method on a problem for a number of steps, entirely under `jit`.
 
     The loop is a `lax.scan` compiled once per problem structure (shapes, dtypes and
@@ -171,7 +177,38 @@ def solve(
         `fold_in(key, k // every)`. Default `jax.random.key(0)`.
 
     **Returns:** an [`ngflow.Solution`][].
+
+    **Flows.** With a continuous-time method ([`ngflow.GradientFlow`][],
+    [`ngflow.NaturalGradientFlow`][], [`ngflow.HeavyBallFlow`][],
+    [`ngflow.NaturalHeavyBallFlow`][]) the ODE is integrated by diffrax and the result is
+    an [`ngflow.FlowSolution`][]. Instead of `steps` pass `t1` and optionally `t0` (0),
+    `solver` (a diffrax solver, default `Tsit5()`), `stepsize_controller` (default
+    `PIDController(rtol=1e-6, atol=1e-9)`; `ConstantStepSize()` with `dt0` for fixed
+    steps), `dt0` (default $(t_1 - t_0)/1000$), `saveat` (times at which to record,
+    default 101 equispaced), `loss_tol` (stop when the loss falls below it: a diffrax
+    event), `max_steps` (10 000), and `monitors`, `throw` as above.
+
+    ```python
+    sol = ng.solve(problem, ng.NaturalGradientFlow(), t1=10.0, loss_tol=1e-10)
+    sol.ts, sol.losses, sol.t_final
+    ```
     """
+    from ._flows import AbstractFlow, solve_flow
+
+    if isinstance(method, AbstractFlow):
+        if steps is not None or save_params or key is not None:
+            raise ValueError(
+                "solve: a flow is integrated up to `t1=...`; `steps`, `save_params` and "
+                "`key` are for discrete methods (a flow always records its parameters)."
+            )
+        return solve_flow(problem, method, monitors=monitors, throw=throw, **flow_options)
+    if flow_options:
+        raise TypeError(
+            f"solve: unexpected argument(s) {', '.join(sorted(flow_options))}; t1, solver, "
+            f"stepsize_controller, dt0, saveat, loss_tol and max_steps are for flows."
+        )
+    if steps is None:
+        raise ValueError("solve: `steps=` is required for a discrete method.")
     if not isinstance(problem, Problem):
         raise TypeError(f"solve: `problem` must be an ng.Problem, got {type(problem).__name__}.")
     if not isinstance(method, AbstractMethod):

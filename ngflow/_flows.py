@@ -1,0 +1,297 @@
+"""Continuous-time methods: gradient and natural gradient flows as diffrax ODEs.
+
+A flow is an ODE for a state $y$ ($\\theta$, or $(\\theta, v)$ for second-order flows);
+[`ngflow.solve`][] integrates it with any diffrax solver and step-size controller:
+
+```python
+sol = ng.solve(problem, ng.NaturalGradientFlow(), t1=20.0, loss_tol=1e-10)
+sol.ts, sol.losses, sol.model
+```
+
+Explicit Euler with step $s$ on [`ngflow.NaturalGradientFlow`][] is
+[`ngflow.NaturalGradient`][] with `Constant(s)`.
+"""
+
+import abc
+import time
+import warnings
+from collections.abc import Callable
+
+import diffrax as dfx
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Float, PyTree
+
+from ._domains import has_samplers
+from ._gram import AbstractGramSolver, Cholesky
+from ._gram._base import as_float
+from ._metrics import TangentMap
+from ._params import FlatModel
+from ._problem import Problem
+from ._results import RESULTS
+from ._solution import SolveError
+
+
+class AbstractFlow(eqx.Module):
+    """A continuous-time method: $dy/ds = F(y)$ with $\\theta$ read off the state $y$."""
+
+    @abc.abstractmethod
+    def init(self, theta0: Float[Array, " p"]) -> PyTree:
+        """The initial state."""
+
+    @abc.abstractmethod
+    def vector_field(self, problem, flat, y) -> PyTree:
+        """$F(y)$ (inside `jit`)."""
+
+    @abc.abstractmethod
+    def theta(self, y) -> Float[Array, " p"]:
+        """The parameters in state `y`."""
+
+
+def _gradient(problem, flat, theta):
+    return jax.grad(lambda t: problem.loss(flat.model_at(t)))(theta)
+
+
+def _natural_direction(problem, flat, theta, gram):
+    value = problem.metric.linearise(problem, flat, theta)
+    if isinstance(value, TangentMap) and value.residual is not None and gram.uses_dense(value):
+        e = value.matrix
+        gradient = e.T @ value.residual
+    else:
+        gradient = _gradient(problem, flat, theta)
+    h, _, ok = gram.solve(value, gradient)
+    # A failed solve gives NaN, which diffrax reports (and ngflow raises on).
+    return jnp.where(ok, h, jnp.nan)
+
+
+DEFAULT_FLOW_GRAM = Cholesky(1e-8)
+
+
+class GradientFlow(AbstractFlow):
+    """$d\\theta/ds = -\\nabla_\\theta L$."""
+
+    def init(self, theta0):
+        return theta0
+
+    def vector_field(self, problem, flat, y):
+        return -_gradient(problem, flat, y)
+
+    def theta(self, y):
+        return y
+
+
+class NaturalGradientFlow(AbstractFlow):
+    """$d\\theta/ds = -M(\\theta)^{-1}\\nabla_\\theta L$ with the problem's metric.
+
+    **Arguments:**
+
+    - `gram`: the Gram solve. Default `Cholesky(1e-8)` (Tikhonov damping $10^{-8}$ times
+        the mean eigenvalue of $G$). With the minimum-norm `Pinv()` the vector field has
+        huge components along near-null tangent vectors (the parameters move fast where
+        the function hardly changes), and an adaptive controller that measures the error
+        in parameters shrinks the step towards $10^{-9}$; the damping bounds those
+        components at a cost in how far the flow follows the exact projection.
+    """
+
+    gram: AbstractGramSolver = DEFAULT_FLOW_GRAM
+
+    def init(self, theta0):
+        return theta0
+
+    def vector_field(self, problem, flat, y):
+        return -_natural_direction(problem, flat, y, self.gram)
+
+    def theta(self, y):
+        return y
+
+
+class HeavyBallFlow(AbstractFlow):
+    """$\\theta'' = -\\gamma\\theta' - \\nabla_\\theta L$, as the first-order system
+    $(\\theta, v)' = (v, -\\gamma v - \\nabla_\\theta L)$, $v(0) = 0$.
+
+    **Arguments:** `gamma`, the friction $\\gamma\\ge0$ (default 1).
+    """
+
+    gamma: Float[Array, ""] = eqx.field(default=1.0, converter=as_float)
+
+    def init(self, theta0):
+        return (theta0, jnp.zeros_like(theta0))
+
+    def vector_field(self, problem, flat, y):
+        theta, v = y
+        return (v, -self.gamma * v - _gradient(problem, flat, theta))
+
+    def theta(self, y):
+        return y[0]
+
+
+class NaturalHeavyBallFlow(AbstractFlow):
+    """$\\theta'' = -\\gamma\\theta' - M(\\theta)^{-1}\\nabla_\\theta L$, as a first-order
+    system in $(\\theta, v)$, $v(0) = 0$.
+
+    **Arguments:** `gamma` (default 1) and `gram` (default `Cholesky(1e-8)`, see
+    [`ngflow.NaturalGradientFlow`][]).
+    """
+
+    gamma: Float[Array, ""] = eqx.field(default=1.0, converter=as_float)
+    gram: AbstractGramSolver = DEFAULT_FLOW_GRAM
+
+    def init(self, theta0):
+        return (theta0, jnp.zeros_like(theta0))
+
+    def vector_field(self, problem, flat, y):
+        theta, v = y
+        return (v, -self.gamma * v - _natural_direction(problem, flat, theta, self.gram))
+
+    def theta(self, y):
+        return y[0]
+
+
+class FlowSolution(eqx.Module):
+    """The result of [`ngflow.solve`][] with a flow.
+
+    **Attributes:**
+
+    - `ts`: the saved times (`saveat`); after an early stop (event) the remaining
+        entries are `inf`.
+    - `losses`, `monitors`, `params`: $L$, monitors and flat parameters at `ts` (NaN
+        after an early stop).
+    - `model`: the model at the final time reached.
+    - `t_final`: the final time reached ($t_1$, or the time the loss reached `loss_tol`).
+    - `final_loss`: $L$ at `t_final`.
+    - `stats`: diffrax's statistics (`num_steps`, `num_accepted_steps`,
+        `num_rejected_steps`).
+    - `result`: a [`ngflow.RESULTS`][].
+    - `diffrax_result`: diffrax's own result (e.g. an event, or `max_steps_reached`).
+    - `wall_time`: seconds for the call.
+    """
+
+    ts: Float[Array, " n"]
+    losses: Float[Array, " n"]
+    monitors: dict[str, Array]
+    params: Float[Array, "n p"]
+    model: PyTree
+    t_final: Float[Array, ""]
+    final_loss: Float[Array, ""]
+    stats: dict[str, Array]
+    result: RESULTS
+    diffrax_result: dfx.RESULTS
+    wall_time: float
+
+
+
+@eqx.filter_jit
+def _run_flow(problem, flow, monitors, t0, t1, dt0, solver, controller, ts, loss_tol, max_steps):
+    flat = FlatModel(problem.model)
+    loss_at = lambda t: problem.loss(flat.model_at(t))
+    term = dfx.ODETerm(lambda s, y, args: flow.vector_field(problem, flat, y))
+    event = None
+    if loss_tol is not None:
+        event = dfx.Event(lambda s, y, args, **kw: loss_at(flow.theta(y)) <= loss_tol)
+    sol = dfx.diffeqsolve(
+        term,
+        solver,
+        t0,
+        t1,
+        dt0,
+        flow.init(flat.theta0),
+        saveat=dfx.SaveAt(subs=[dfx.SubSaveAt(ts=ts), dfx.SubSaveAt(t1=True)]),
+        stepsize_controller=controller,
+        event=event,
+        max_steps=max_steps,
+        throw=False,
+    )
+    (ts_saved, ts_end), (ys_saved, ys_end) = sol.ts, sol.ys
+    saved = jax.vmap(flow.theta)(ys_saved)
+    final = flow.theta(jax.tree.map(lambda a: a[0], ys_end))
+    reached = jnp.isfinite(ts_saved)
+    safe = jnp.where(reached[:, None], saved, flat.theta0)
+
+    def observe(theta):
+        model = flat.model_at(theta)
+        return loss_at(theta), {name: jnp.asarray(m(model)) for name, m in monitors.items()}
+
+    losses, mons = jax.vmap(observe)(safe)
+    nan = lambda a: jnp.where(reached, a, jnp.nan)
+    return dict(
+        ts=ts_saved,
+        losses=nan(losses),
+        monitors={k: nan(v) for k, v in mons.items()},
+        params=jnp.where(reached[:, None], saved, jnp.nan),
+        model=flat.model_at(final),
+        t_final=ts_end[0],
+        stats={k: sol.stats[k] for k in ("num_steps", "num_accepted_steps", "num_rejected_steps")},
+        diffrax_result=sol.result,
+        final_loss=loss_at(final),
+        finite=jnp.all(jnp.isfinite(final)) & jnp.isfinite(loss_at(final)),
+    )
+
+
+def solve_flow(
+    problem: Problem,
+    flow: AbstractFlow,
+    *,
+    t1: float,
+    t0: float = 0.0,
+    solver: dfx.AbstractSolver | None = None,
+    stepsize_controller: dfx.AbstractStepSizeController | None = None,
+    dt0: float | None = None,
+    saveat: Float[Array, " n"] | None = None,
+    loss_tol: float | None = None,
+    max_steps: int = 10_000,
+    monitors: dict[str, Callable] | None = None,
+    throw: bool = True,
+) -> FlowSolution:
+    """See [`ngflow.solve`][] (the flow form)."""
+    from ._solve import _check_monitors
+
+    if has_samplers(problem):
+        raise ValueError(
+            "solve: a flow needs fixed points; this problem resamples its points "
+            "(a sampler). Use a discrete method, or fixed points."
+        )
+    if not t1 > t0:
+        raise ValueError(f"solve: `t1` must exceed `t0`, got t0={t0}, t1={t1}.")
+    monitors = _check_monitors(monitors, problem.model)
+    solver = dfx.Tsit5() if solver is None else solver
+    if stepsize_controller is None:
+        stepsize_controller = dfx.PIDController(rtol=1e-6, atol=1e-9)
+    if dt0 is None:
+        dt0 = (t1 - t0) / 1000
+    ts = jnp.linspace(t0, t1, 101) if saveat is None else jnp.asarray(saveat, dtype=float)
+    if ts.ndim != 1 or ts.shape[0] < 1:
+        raise ValueError("solve: `saveat` must be a non-empty 1D array of times.")
+    start = time.perf_counter()
+    out = _run_flow(
+        problem,
+        flow,
+        monitors,
+        jnp.asarray(t0, float),
+        jnp.asarray(t1, float),
+        jnp.asarray(dt0, float),
+        solver,
+        stepsize_controller,
+        ts,
+        None if loss_tol is None else jnp.asarray(loss_tol, float),
+        int(max_steps),
+    )
+    out = jax.block_until_ready(out)
+    finite = bool(out.pop("finite"))
+    r = out["diffrax_result"]
+    diffrax_ok = bool(r == dfx.RESULTS.successful) or bool(r == dfx.RESULTS.event_occurred)
+    result = RESULTS.successful
+    if not finite:
+        result = RESULTS.nonfinite
+    elif not diffrax_ok:
+        result = RESULTS.integration_failed
+    sol = FlowSolution(**out, result=result, wall_time=time.perf_counter() - start)
+    if not diffrax_ok or not finite:
+        message = (
+            f"ngflow.solve (flow) stopped at t = {float(sol.t_final):.4g} of {t1}: "
+            f"{RESULTS[result]} (diffrax: {dfx.RESULTS[sol.diffrax_result] or 'successful'})"
+        )
+        if throw:
+            raise SolveError(message + "\n(Pass `throw=False` to get the partial solution.)", sol)
+        warnings.warn(message, stacklevel=3)
+    return sol

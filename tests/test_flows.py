@@ -1,0 +1,145 @@
+"""Continuous-time methods: exact solutions on a linear model, Euler = NGD, events, errors.
+
+On the linear model $v = \\theta^\\top B\\Phi$ with the L² metric, $G$ is constant and the
+function-space residual $e = v - \\Pi u$ obeys a linear ODE: $e' = -e$ for the natural
+gradient flow, $e'' = -\\gamma e' - e$ for the natural heavy-ball flow. So the loss above
+its minimum is known in closed form.
+"""
+
+import diffrax as dfx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import ngflow as ng
+
+from .helpers import basis, midpoints, mlp_problem, target_1d
+
+
+PTS = midpoints(40)
+TIGHT = dfx.PIDController(rtol=1e-10, atol=1e-12)
+
+
+def _linear(metric=None, theta=None):
+    b = np.eye(5)[:3] + 0.3 * np.eye(5, k=1)[:3]  # mixed basis: G is not the identity
+    model = ng.LinearModel(basis, b, np.array([0.5, -1.0, 2.0]) if theta is None else theta)
+    return ng.Problem(model, ng.LeastSquares(target_1d, PTS), metric or ng.L2(PTS))
+
+
+def _minimum(problem):
+    sol = ng.solve(problem, ng.NaturalGradient(ng.QR(), ng.Constant(1.0)), steps=1)
+    return float(sol.final_loss)
+
+
+def test_natural_gradient_flow_decays_like_exp_minus_2t():
+    problem = _linear()
+    l_min = _minimum(problem)
+    ts = jnp.linspace(0.0, 3.0, 7)
+    sol = ng.solve(
+        problem, ng.NaturalGradientFlow(ng.Cholesky(0.0)), t1=3.0, saveat=ts,
+        stepsize_controller=TIGHT,
+    )  # fmt: skip
+    excess = np.asarray(sol.losses) - l_min
+    np.testing.assert_allclose(excess, excess[0] * np.exp(-2 * np.asarray(ts)), rtol=1e-6)
+
+
+def test_natural_heavy_ball_flow_is_a_critically_damped_oscillator():
+    # γ = 2: e(t) = e(0)(1 + t)e^{-t} in function space, so L − L* scales by (1+t)²e^{-2t}.
+    problem = _linear()
+    l_min = _minimum(problem)
+    ts = jnp.linspace(0.0, 4.0, 9)
+    sol = ng.solve(
+        problem, ng.NaturalHeavyBallFlow(2.0, ng.Cholesky(0.0)), t1=4.0, saveat=ts,
+        stepsize_controller=TIGHT,
+    )  # fmt: skip
+    excess = np.asarray(sol.losses) - l_min
+    t = np.asarray(ts)
+    np.testing.assert_allclose(excess, excess[0] * (1 + t) ** 2 * np.exp(-2 * t), rtol=1e-6)
+
+
+def test_gradient_flows_match_the_matrix_exponential():
+    # Euclidean metric: θ' = −(Gθ − b) with G = JᵀJ/N constant: θ(t) = θ* + e^{−Gt}(θ0 − θ*).
+    problem = _linear(ng.Euclidean())
+    flat = ng.FlatModel(problem.model)
+    loss = lambda t: problem.loss(flat.model_at(t))
+    theta0 = flat.theta0
+    g = jax.hessian(loss)(theta0)
+    theta_star = theta0 - jnp.linalg.solve(g, jax.grad(loss)(theta0))
+    t1 = 2.0
+    sol = ng.solve(problem, ng.GradientFlow(), t1=t1, stepsize_controller=TIGHT)
+    expected = theta_star + jax.scipy.linalg.expm(-g * t1) @ (theta0 - theta_star)
+    np.testing.assert_allclose(sol.params[-1], expected, rtol=1e-7, atol=1e-9)
+    # Heavy-ball flow θ'' = −γθ' − (Gθ − b): compare with the same system written out.
+    gamma = 1.5
+    sol = ng.solve(problem, ng.HeavyBallFlow(gamma), t1=t1, stepsize_controller=TIGHT)
+    a = jnp.block([[jnp.zeros_like(g), jnp.eye(3)], [-g, -gamma * jnp.eye(3)]])
+    y0 = jnp.concatenate([theta0 - theta_star, jnp.zeros(3)])
+    expected = theta_star + (jax.scipy.linalg.expm(a * t1) @ y0)[:3]
+    np.testing.assert_allclose(sol.params[-1], expected, rtol=1e-7, atol=1e-9)
+
+
+def test_explicit_euler_on_the_natural_gradient_flow_is_natural_gradient():
+    problem = mlp_problem(seed=2)
+    s, n = 0.1, 5
+    flow = ng.solve(
+        problem, ng.NaturalGradientFlow(ng.Cholesky(1e-3)), t1=n * s, solver=dfx.Euler(),
+        stepsize_controller=dfx.ConstantStepSize(), dt0=s, saveat=jnp.arange(n + 1) * s,
+    )  # fmt: skip
+    steps = ng.solve(
+        problem, ng.NaturalGradient(ng.Cholesky(1e-3), ng.Constant(s)), steps=n,
+        save_params=True,
+    )  # fmt: skip
+    # Same arithmetic up to XLA's rounding of two different programs.
+    np.testing.assert_allclose(flow.params, steps.params, rtol=1e-7, atol=1e-10)
+    np.testing.assert_allclose(flow.losses, steps.losses, rtol=1e-7)
+    assert float(steps.losses[-1]) < float(steps.losses[0])  # a step size that descends
+
+
+def test_loss_tolerance_stops_the_flow():
+    problem = _linear()
+    tol = _minimum(problem) * 1.01
+    sol = ng.solve(problem, ng.NaturalGradientFlow(), t1=50.0, loss_tol=tol)
+    assert float(sol.t_final) < 50.0
+    assert float(sol.final_loss) <= tol
+    assert sol.diffrax_result == dfx.RESULTS.event_occurred
+    reached = np.isfinite(np.asarray(sol.ts))
+    assert not reached.all() and np.all(np.isfinite(np.asarray(sol.losses)[reached]))
+    assert np.all(np.isnan(np.asarray(sol.losses)[~reached]))
+
+
+def test_a_collapsing_step_size_is_reported():
+    # The minimum-norm direction of a small MLP has huge components along near-null
+    # tangent vectors: the adaptive controller shrinks dt until max_steps.
+    problem = mlp_problem(seed=0)
+    with pytest.raises(ng.SolveError, match="ODE solver"):
+        ng.solve(problem, ng.NaturalGradientFlow(ng.Pinv()), t1=10.0, max_steps=200)
+    with pytest.warns(UserWarning, match="ODE solver"):
+        sol = ng.solve(
+            problem, ng.NaturalGradientFlow(ng.Pinv()), t1=10.0, max_steps=200, throw=False
+        )
+    assert sol.result == ng.RESULTS.integration_failed
+    assert float(sol.t_final) < 10.0
+    # The default damped solve gets there.
+    sol = ng.solve(problem, ng.NaturalGradientFlow(), t1=10.0, max_steps=2000)
+    assert float(sol.final_loss) < 1e-3 * float(sol.losses[0])
+
+
+def test_flow_arguments_are_checked():
+    problem = _linear()
+    with pytest.raises(ValueError, match="t1"):
+        ng.solve(problem, ng.GradientFlow(), t1=1.0, steps=3)
+    with pytest.raises(TypeError, match="for flows"):
+        ng.solve(problem, ng.GradientDescent(ng.Constant(0.1)), steps=3, t1=1.0)
+    with pytest.raises(ValueError, match="steps"):
+        ng.solve(problem, ng.GradientDescent(ng.Constant(0.1)))
+    with pytest.raises(ValueError, match="exceed"):
+        ng.solve(problem, ng.GradientFlow(), t1=0.0)
+    box = ng.Box(0, 1)
+    sampled = ng.Problem(
+        problem.model,
+        ng.Residual(lambda u, x: u(x[0]) - target_1d(x[0]), box.sampler(8)),
+        ng.Energy(),
+    )
+    with pytest.raises(ValueError, match="fixed points"):
+        ng.solve(sampled, ng.GradientFlow(), t1=1.0)
