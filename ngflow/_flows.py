@@ -26,7 +26,7 @@ from jaxtyping import Array, Float, PyTree
 from ._domains import has_samplers
 from ._gram import AbstractGramSolver, Cholesky
 from ._gram._base import as_float
-from ._metrics import TangentMap
+from ._methods._natural_gradient import residual_loss_and_gradient
 from ._params import FlatModel
 from ._problem import Problem
 from ._results import RESULTS
@@ -55,11 +55,8 @@ def _gradient(problem, flat, theta):
 
 def _natural_direction(problem, flat, theta, gram):
     value = problem.metric.linearise(problem, flat, theta)
-    if isinstance(value, TangentMap) and value.residual is not None and gram.uses_dense(value):
-        e = value.matrix
-        gradient = e.T @ value.residual
-    else:
-        gradient = _gradient(problem, flat, theta)
+    known = residual_loss_and_gradient(value, gram)
+    gradient = _gradient(problem, flat, theta) if known is None else known[1]
     h, _, ok = gram.solve(value, gradient)
     # A failed solve gives NaN, which diffrax reports (and ngflow raises on).
     return jnp.where(ok, h, jnp.nan)

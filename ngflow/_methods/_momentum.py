@@ -30,7 +30,7 @@ from .._gram._base import as_float
 from .._metrics import TangentMap
 from .._results import RESULTS
 from ._base import AbstractMethod, clip_direction, StepInfo
-from ._natural_gradient import _check_parts, _natural_step
+from ._natural_gradient import _check_parts, _natural_step, residual_loss_and_gradient
 from ._step_rules import AbstractStepRule, LogGrid
 
 
@@ -104,11 +104,16 @@ class ParameterMomentum(AbstractTransport):
 
 
 def _loss_and_gradient(problem, flat, theta, metric, gram):
-    if isinstance(metric, TangentMap) and metric.residual is not None and gram.uses_dense(metric):
-        e = metric.matrix  # values and E in one pass; then ∇L = Eᵀr needs no backward pass
-        r = metric.residual
-        return 0.5 * (r @ r), e.T @ r
-    return jax.value_and_grad(lambda t: problem.loss(flat.model_at(t)))(theta)
+    out = residual_loss_and_gradient(metric, gram)
+    if out is None:
+        out = jax.value_and_grad(lambda t: problem.loss(flat.model_at(t)))(theta)
+    return out
+
+
+def _fresh_state(theta):
+    return MomentumState(
+        theta, jnp.zeros_like(theta), jnp.zeros((), theta.dtype), jnp.array(False)
+    )
 
 
 def _need_tangent(metric, who):
@@ -187,7 +192,7 @@ class HeavyBall(AbstractMethod):
         self.transport, self.clip = transport, clip
 
     def init(self, problem, flat, theta):
-        return MomentumState(theta, jnp.zeros_like(theta), jnp.zeros((), theta.dtype), jnp.array(False))
+        return _fresh_state(theta)
 
     def step(self, problem, flat, theta, state):
         metric = problem.metric.linearise(problem, flat, theta)
@@ -261,7 +266,7 @@ class Nesterov(AbstractMethod):
         self.natural, self.clip = natural, clip
 
     def init(self, problem, flat, theta):
-        return MomentumState(theta, jnp.zeros_like(theta), jnp.zeros((), theta.dtype), jnp.array(False))
+        return _fresh_state(theta)
 
     def step(self, problem, flat, theta, state):
         loss = problem.loss(flat.model_at(theta))

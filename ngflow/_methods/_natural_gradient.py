@@ -22,16 +22,21 @@ def _check_parts(who, gram, step):
         )
 
 
+def residual_loss_and_gradient(value, gram):
+    """$(\\frac12\\|r\\|^2, E^\\top r)$ from the tangent map when the loss is Gauss--Newton
+    and the Gram solve forms $E$ anyway (no backward pass); else `None`."""
+    if isinstance(value, TangentMap) and value.residual is not None and gram.uses_dense(value):
+        e = value.matrix  # values and E in one pass per point
+        r = value.residual
+        return 0.5 * (r @ r), e.T @ r
+    return None
+
+
 def _natural_step(
     problem, flat, theta, metric, gram, step_rule, clip, fallback=None, stall=0.0
 ):
     value = metric.linearise(problem, flat, theta)
-    loss_and_gradient = None
-    if isinstance(value, TangentMap) and value.residual is not None and gram.uses_dense(value):
-        # Gauss-Newton: L = ½‖r‖², ∇L = Eᵀr from the E the solve builds anyway.
-        e = value.matrix
-        r = value.residual
-        loss_and_gradient = (0.5 * (r @ r), e.T @ r)
+    loss_and_gradient = residual_loss_and_gradient(value, gram)
 
     def direction(loss, gradient):
         return gram.solve(value, gradient)
