@@ -25,7 +25,7 @@ def _check_parts(who, gram, step):
 def residual_loss_and_gradient(value, gram):
     """$(\\frac12\\|r\\|^2, E^\\top r)$ from the tangent map when the loss is Gauss--Newton
     and the Gram solve forms $E$ anyway (no backward pass); else `None`."""
-    if isinstance(value, TangentMap) and value.residual is not None and gram.uses_dense(value):
+    if isinstance(value, TangentMap) and value.has_residual and gram.uses_dense(value):
         e = value.matrix  # values and E in one pass per point
         r = value.residual
         return 0.5 * (r @ r), e.T @ r

@@ -94,6 +94,11 @@ class TangentMap:
         return matrix
 
     @property
+    def has_residual(self) -> bool:
+        """Whether `residual` is known, without computing it."""
+        return self._residual is not None or self._residual_is_values
+
+    @property
     def residual(self) -> Float[Array, " N"] | None:
         """$g$ with $\\nabla_\\theta L = E^\\top g$ when known (Gauss--Newton), else `None`."""
         if self._residual is not None:
