@@ -296,35 +296,39 @@ def legend_label(label: str, result: dict) -> str:
     return label if ms is None else f"{label}, {ms:.0f} ms/iter"
 
 
-def plot_least_squares(data: dict, path, header: str) -> None:
+def plot_loss_and_error(data: dict, path, loss_label: str, eval_side: int, suptitle: str):
+    """Two panels, loss and relative L² error against iteration, one line per method."""
     fig, (ax_loss, ax_error) = _common.figure(ncols=2)
     for label, result in data["methods"].items():
         name = legend_label(label, result)
         ax_loss.semilogy(_common.series(result["losses"]), label=name)
         ax_error.semilogy(_common.series(result["monitors"]["error"]), label=name)
-    ax_loss.set(
-        xlabel="iteration",
-        ylabel="loss  ½‖u − g‖²  (Monte Carlo)",
-        title="Training loss",
-    )
+    ax_loss.set(xlabel="iteration", ylabel=loss_label, title="Training loss")
     ax_error.set(
         xlabel="iteration",
         ylabel="relative L² error",
-        title=f"Relative L² error ({EVAL_SIDE}×{EVAL_SIDE} evaluation grid)",
+        title=f"Relative L² error ({eval_side}×{eval_side} evaluation grid)",
     )
     for ax in (ax_loss, ax_error):
         ax.grid(True, which="major", alpha=0.3)
         ax.legend(fontsize=8)
+    fig.suptitle(suptitle, fontsize=10)
+    _common.save(fig, path)
+
+
+def plot_least_squares(data: dict, path, header: str) -> None:
     s = data["settings"]
     grid = s["step_grid"]
-    fig.suptitle(
+    plot_loss_and_error(
+        data,
+        path,
+        "loss  ½‖u − g‖²  (Monte Carlo)",
+        EVAL_SIDE,
         f"{header}\n"
         f"N = {s['points']} Monte Carlo points, {s['steps']} steps, best of {grid['num']} "
         f"log-spaced step sizes in [{grid['smallest']:g}, {grid['largest']:g}], "
         f"greedy step k = {s['greedy_k']}, no clipping",
-        fontsize=10,
     )
-    _common.save(fig, path)
 
 
 def plot(data: dict, path) -> None:

@@ -157,33 +157,17 @@ def run(quick: bool) -> dict:
 
 
 def plot(data: dict, path) -> None:
-    fig, (ax_loss, ax_error) = _common.figure(ncols=2)
-    for label, result in data["methods"].items():
-        name = _ls.legend_label(label, result)
-        ax_loss.semilogy(_common.series(result["losses"]), label=name)
-        ax_error.semilogy(_common.series(result["monitors"]["error"]), label=name)
-    ax_loss.set(
-        xlabel="iteration",
-        ylabel="loss  ‖Δu + f‖²(Ω) + 100 ‖u‖²(∂Ω)",
-        title="Training loss",
-    )
-    ax_error.set(
-        xlabel="iteration",
-        ylabel="relative L² error",
-        title=f"Relative L² error ({EVAL_SIDE}×{EVAL_SIDE} evaluation grid)",
-    )
-    for ax in (ax_loss, ax_error):
-        ax.grid(True, which="major", alpha=0.3)
-        ax.legend(fontsize=8)
     s = data["settings"]
     grid = s["step_grid"]
-    fig.suptitle(
+    _ls.plot_loss_and_error(
+        data,
+        path,
+        "loss  ‖Δu + f‖²(Ω) + 100 ‖u‖²(∂Ω)",
+        EVAL_SIDE,
         f"Seed {SEED} {SECTION}: {TITLE}\n"
         f"{s['interior_points']} interior + {s['boundary_points']} boundary points "
         f"(weight {s['boundary_weight']:g}), energy metric, h clipped to "
         f"[−{s['clip']:g}, {s['clip']:g}],\n{s['steps']} steps, best of {grid['num']} "
         f"log-spaced steps in [{grid['smallest']:g}, {grid['largest']:g}], "
         f"greedy step k = {s['greedy_k']}",
-        fontsize=10,
     )
-    _common.save(fig, path)
