@@ -154,6 +154,8 @@ class FlowSolution(eqx.Module):
         entries are `inf`.
     - `losses`, `monitors`, `params`: $L$, monitors and flat parameters at `ts` (NaN
         after an early stop).
+    - `states`: the whole state of the flow at `ts` (for the heavy-ball flows the pair
+        $(\theta, \theta')$, each with a leading time axis; NaN after an early stop).
     - `model`: the model at the final time reached.
     - `t_final`: the final time reached ($t_1$, or the time the loss reached `loss_tol`).
     - `final_loss`: $L$ at `t_final`.
@@ -168,6 +170,7 @@ class FlowSolution(eqx.Module):
     losses: Float[Array, " n"]
     monitors: dict[str, Array]
     params: Float[Array, "n p"]
+    states: PyTree
     model: PyTree
     t_final: Float[Array, ""]
     final_loss: Float[Array, ""]
@@ -216,6 +219,9 @@ def _run_flow(problem, flow, monitors, t0, t1, dt0, solver, controller, ts, loss
         losses=nan(losses),
         monitors={k: nan(v) for k, v in mons.items()},
         params=jnp.where(reached[:, None], saved, jnp.nan),
+        states=jax.tree.map(
+            lambda a: jnp.where(reached.reshape(-1, *(1,) * (a.ndim - 1)), a, jnp.nan), ys_saved
+        ),
         model=flat.model_at(final),
         t_final=ts_end[0],
         stats={k: sol.stats[k] for k in ("num_steps", "num_accepted_steps", "num_rejected_steps")},

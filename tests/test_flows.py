@@ -96,6 +96,48 @@ def test_explicit_euler_on_the_natural_gradient_flow_is_natural_gradient():
     assert float(steps.losses[-1]) < float(steps.losses[0])  # a step size that descends
 
 
+@pytest.mark.parametrize("gram", [ng.Cholesky(1e-8), ng.Cholesky(1e-3)], ids=["1e-8", "1e-3"])
+def test_loss_is_non_increasing_along_the_natural_gradient_flow(gram):
+    # Least squares is convex in the function; along dθ/dt = −(G + λ)⁻¹∇L the loss obeys
+    # dL/dt = −∇Lᵀ(G + λ)⁻¹∇L ≤ 0 for any damping λ ≥ 0, even on a nonlinear model.
+    problem = mlp_problem(seed=3)
+    ts = jnp.linspace(0.0, 5.0, 201)
+    sol = ng.solve(problem, ng.NaturalGradientFlow(gram), t1=5.0, saveat=ts)
+    losses = np.asarray(sol.losses)
+    assert np.all(np.diff(losses) <= 1e-12 * losses[0])
+    assert losses[-1] < 1e-2 * losses[0]  # and it does descend
+    # The same on the curved manifold of seed 003 with the weighted (non-isotropic) loss.
+    rng = np.random.default_rng(0)
+    b, q = rng.standard_normal((3, 5)), 0.5 * rng.standard_normal((3, 3, 5))
+    q = q + q.transpose(1, 0, 2)
+    k = rng.standard_normal((40, 40)) / 40
+    model = ng.QuadraticModel(basis, b, q, np.array([0.3, -0.2, 0.1]))
+    loss = ng.WeightedLeastSquares(target_1d, PTS, k @ k.T + np.eye(40) / 40)
+    sol = ng.solve(ng.Problem(model, loss, ng.L2(PTS)), ng.NaturalGradientFlow(gram), t1=5.0,
+                   saveat=ts)  # fmt: skip
+    losses = np.asarray(sol.losses)
+    assert np.all(np.diff(losses) <= 1e-12 * losses[0])
+    assert losses[-1] < 0.9 * losses[0]  # its minimum on this 3-parameter manifold is ~0.5
+
+
+@pytest.mark.parametrize("gamma", [0.5, 2.0])
+def test_heavy_ball_flow_energy_is_non_increasing(gamma):
+    # θ'' = −γθ' − ∇L: d/dt(½|θ'|² + L) = −γ|θ'|² ≤ 0, with equality only at rest.
+    problem = mlp_problem(seed=4)
+    flat = ng.FlatModel(problem.model)
+    loss = jax.vmap(lambda t: problem.loss(flat.model_at(t)))
+    ts = jnp.linspace(0.0, 20.0, 401)
+    sol = ng.solve(problem, ng.HeavyBallFlow(gamma), t1=20.0, saveat=ts, stepsize_controller=TIGHT)
+    theta, velocity = sol.states
+    np.testing.assert_allclose(theta, sol.params)
+    energy = 0.5 * np.sum(np.asarray(velocity) ** 2, axis=1) + np.asarray(loss(theta))
+    assert np.all(np.diff(energy) <= 1e-12 * energy[0])
+    assert energy[-1] < 0.5 * energy[0]
+    # The loss alone is not monotone with light friction: the ball overshoots.
+    if gamma == 0.5:
+        assert np.any(np.diff(np.asarray(sol.losses)) > 0)
+
+
 def test_loss_tolerance_stops_the_flow():
     problem = _linear()
     tol = _minimum(problem) * 1.01
