@@ -23,7 +23,18 @@ import importlib  # noqa: E402
 from types import ModuleType  # noqa: E402
 
 
-FIGURES: tuple[str, ...] = ("least_squares_shallow", "least_squares_mlp", "poisson_oga")
+FIGURES: tuple[str, ...] = (
+    "least_squares_shallow",
+    "least_squares_mlp",
+    "poisson_oga",
+    "toy_linear",
+    "toy_nonisotropic",
+    "toy_nonlinear",
+    "toy_local_minimum",
+    "toy_non_l2",
+    "mackey_glass",
+    "pinn_momentum",
+)
 
 _REQUIRED = ("NAME", "SEED", "SECTION", "TITLE", "run", "plot")
 

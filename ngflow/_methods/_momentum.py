@@ -127,7 +127,12 @@ def _need_tangent(metric, who):
 
 
 def _project(metric, gram, w, who):
-    """$E^+ w$ by the Gram solve (least squares with right-hand side $w$)."""
+    """$E^+ w$ by the Gram solve (least squares with right-hand side $w$).
+
+    This is a second solve with the same $E$ as the gradient's; XLA's common
+    subexpression elimination merges the two factorizations (checked on the compiled
+    step of `HeavyBall(Cholesky())` and `HeavyBall(Pinv())`: one `potrf`, one SVD).
+    """
     _need_tangent(metric, who)
     return gram.solve(metric.with_residual(w), metric.rmatvec(w))
 
