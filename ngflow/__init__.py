@@ -27,6 +27,13 @@ from ._domains import (  # noqa: E402
     resample as resample,
     UniformSampler as UniformSampler,
 )
+from ._families import (  # noqa: E402
+    AbstractFamily as AbstractFamily,
+    Bernoulli as Bernoulli,
+    Categorical as Categorical,
+    Density as Density,
+    Gaussian as Gaussian,
+)
 from ._features import (  # noqa: E402
     AbstractBlock as AbstractBlock,
     Features as Features,
@@ -59,10 +66,14 @@ from ._gram import (  # noqa: E402
 from ._losses import (  # noqa: E402
     AbstractLoss as AbstractLoss,
     AbstractResidualLoss as AbstractResidualLoss,
+    CrossEntropy as CrossEntropy,
+    KL as KL,
     LeastSquares as LeastSquares,
     Loss as Loss,
+    NegativeLogLikelihood as NegativeLogLikelihood,
     Residual as Residual,
     ResidualSum as ResidualSum,
+    ReverseKL as ReverseKL,
     Scaled as Scaled,
     ScaledResidual as ScaledResidual,
     Sum as Sum,
@@ -93,8 +104,10 @@ from ._metrics import (  # noqa: E402
     AbstractFactoredMetric as AbstractFactoredMetric,
     AbstractMetric as AbstractMetric,
     ConstantMetric as ConstantMetric,
+    EmpiricalFisher as EmpiricalFisher,
     Energy as Energy,
     Euclidean as Euclidean,
+    Fisher as Fisher,
     GaussNewton as GaussNewton,
     H1 as H1,
     Hessian as Hessian,

@@ -12,4 +12,10 @@ from ._least_squares import (
     LeastSquares as LeastSquares,
     WeightedLeastSquares as WeightedLeastSquares,
 )
+from ._probabilistic import (
+    CrossEntropy as CrossEntropy,
+    KL as KL,
+    NegativeLogLikelihood as NegativeLogLikelihood,
+    ReverseKL as ReverseKL,
+)
 from ._residual import Residual as Residual

@@ -36,10 +36,11 @@ class AbstractLoss(eqx.Module):
                 f"{type(self).__name__}: evaluating the loss on the model failed: "
                 f"{type(e).__name__}: {e}"
             ) from None
-        if out.shape != ():
+        shape = getattr(out, "shape", None)
+        if shape != () and not isinstance(out, (int, float)):
             raise ValueError(
-                f"{type(self).__name__}: a loss must return a scalar, got shape "
-                f"{out.shape}."
+                f"{type(self).__name__}: a loss must return a scalar, got "
+                f"{'shape ' + str(shape) if shape is not None else type(out).__name__}."
             )
 
     def __add__(self, other):

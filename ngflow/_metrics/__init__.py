@@ -6,6 +6,7 @@ from ._base import (
 )
 from ._constant import ConstantMetric as ConstantMetric
 from ._euclidean import Euclidean as Euclidean
+from ._fisher import EmpiricalFisher as EmpiricalFisher, Fisher as Fisher
 from ._gauss_newton import Energy as Energy, GaussNewton as GaussNewton
 from ._h1 import H1 as H1
 from ._hessian import Hessian as Hessian
