@@ -165,7 +165,10 @@ def solve(
         [`ngflow.GradientDescent`][], [`ngflow.Newton`][].
     - `steps`: the number of steps.
     - `monitors`: `{name: fn(model) -> scalar}` evaluated at every iterate, e.g.
-        [`ngflow.RelativeL2Error`][].
+        [`ngflow.RelativeL2Error`][]. Plain functions are compiled by identity: a new
+        `lambda` (or closure) per call recompiles the solve, so build the dict once and
+        reuse it; Equinox modules (such as `RelativeL2Error`) with new array values do not
+        recompile.
     - `throw`: if `True` (default), raise [`ngflow.SolveError`][] (holding the partial
         solution) when the solve fails: NaN/Inf loss or gradient, or a failed metric
         solve. If `False`, check `Solution.result`. A step rule that finds no decrease

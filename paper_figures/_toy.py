@@ -1,0 +1,62 @@
+"""The setting of seed 003's toy examples, shared by their figures.
+
+Functions on $[0, 1]$ in the orthonormal basis $\\Phi(x) = [1, \\sqrt2\\sin 2\\pi x]$: a
+function $v = c^\\top\\Phi$ is the point $c\\in\\mathbb{R}^2$ of "function space", and
+$\\|v\\|_{L^2} = |c|$. Integrals are taken with the midpoint rule on `N_QUAD` points, which
+is exact for these trigonometric polynomials, so the $L^2$ Gram matrix of
+`ng.LinearModel(basis, B)` is exactly $BB^\\top$.
+
+The non-isotropic norm $\\|v\\|_K^2 = c^\\top K c$ of the slides acts on coefficients; on
+the quadrature points it is the $(N, N)$ matrix $W\\Phi K\\Phi^\\top W$ (`point_K`), so
+`ng.WeightedLeastSquares(u, points, point_K(K))` is $\\frac12\\|u - v\\|_K^2$ and
+`ng.Weighted(point_K(K), points)` the metric with the loss Hessian.
+"""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+N_QUAD = 32
+
+
+def basis(x):
+    """$\\Phi(x) = [1, \\sqrt2\\sin 2\\pi x]$, orthonormal in $L^2(0, 1)$."""
+    return jnp.stack([jnp.ones_like(x), jnp.sqrt(2.0) * jnp.sin(2 * jnp.pi * x)])
+
+
+def quadrature(n: int = N_QUAD):
+    """Midpoint points and weights on $[0, 1]$ (exact for $\\Phi_i\\Phi_j$ when n > 2)."""
+    points = (jnp.arange(n) + 0.5) / n
+    return points, jnp.full(n, 1.0 / n)
+
+
+POINTS, WEIGHTS = quadrature()
+
+
+def basis_matrix(points=POINTS):
+    """$\\Phi(X)$, shape `(N, 2)`."""
+    return basis(points).T
+
+
+def point_K(K, points=POINTS, weights=WEIGHTS):
+    """The coefficient-space $K$ (2×2) as an (N, N) matrix on the quadrature points."""
+    wphi = weights[:, None] * basis_matrix(points)
+    return wphi @ jnp.asarray(K, dtype=float) @ wphi.T
+
+
+def coefficients(model, points=POINTS, weights=WEIGHTS):
+    """The function-space point $c = \\int v\\,\\Phi$ of a model (shape `(2,)`)."""
+    values = jax.vmap(model)(points)
+    return basis_matrix(points).T @ (weights * values)
+
+
+def coefficient_monitors(points=POINTS, weights=WEIGHTS) -> dict:
+    """`ng.solve` monitors `c0`, `c1`: the iterates' function-space coordinates."""
+    return {
+        f"c{i}": (lambda model, i=i: coefficients(model, points, weights)[i]) for i in range(2)
+    }
+
+
+def as_array(x) -> np.ndarray:
+    return np.asarray(x, dtype=float)

@@ -1,0 +1,488 @@
+"""Seed 003, "Toy example: escaping local minima": momentum carries natural gradient descent
+out of a local minimum.
+
+One parameter θ₁ draws a parabola in the 2D function space of `_toy`
+(Φ = [1, √2 sin 2πx], coefficients c ∈ R²): v_θ = θ₁ bᵀΦ + θ₁² b⊥ᵀΦ, built as
+`ng.QuadraticModel(basis, B = bᵀ, Q = 2 b⊥)` (p = 1: (θB + ½θQθ) = θb + θ²b⊥; checked
+in `run`). The loss ½‖u − v‖²_K has a target u off the curve, so along the curve it is a
+quartic in θ₁ with a local and a global minimum. Started in the basin of the local one,
+gradient descent (GD) and natural gradient descent (NGD) stop there; heavy-ball momentum
+(the slides' dv^LM = P_T[β p_{k−1} − α∇L]) and its variants may roll over the barrier.
+
+Choices where the slides are silent: b = (1, 0), b⊥ = (0, 1) (the curve c = (θ, θ²)),
+K = I, u = (0.3, 2), θ₁(0) = −2.5; the metric of every natural method is the loss's
+Gauss–Newton metric (`ng.GaussNewton()`, here ‖·‖_K = L²), solved by `ng.Pinv()`;
+constant steps α = 0.2 for the natural methods, α = 0.02 for GD and parameter-space
+heavy-ball (GD with α = 0.2 jumps over the barrier in one step, which is not the point),
+β = 0.95, 300 steps. Methods: GD; heavy-ball in parameter space (Polyak, Euclidean
+metric); NGD; heavy-ball on natural steps with parameter momentum (`ParameterMomentum`,
+the discretisation of `ng.NaturalHeavyBallFlow`); natural heavy-ball with the
+transports LM, FD, LG (`ng.HeavyBall`), and natural Nesterov (`ng.Nesterov`). LG uses
+the library's sign (the previous step −α∇L, see `ng.LastGradient`). Flows (full run
+only): the heavy-ball flows θ'' = −γθ' − M⁻¹∇L, Euclidean (M = I) and natural
+(`ng.NaturalHeavyBallFlow`, M = G), with γ = (1 − β)/√α and time √α per iteration: the
+continuous limits of parameter-space heavy-ball and of heavy-ball on natural steps.
+
+Loss along the curve: local minimum θ₁ = −1.171 (L = 1.280), barrier θ₁ = −0.101
+(L = 2.060), global minimum θ₁ = 1.272 (L = 0.545); L(θ₁(0)) = 12.95.
+
+Measured (300 steps; `run(False)`): GD and NGD stop at the local minimum (final θ₁ =
+−1.1713, loss 1.2796). Natural heavy-ball LM and FD, natural Nesterov, heavy-ball on
+natural steps (parameter momentum) and parameter-space heavy-ball cross the barrier and
+end at the global minimum (θ₁ = 1.271-1.273, loss 0.54536; Nesterov converges fastest,
+within 1e-12 of L* from iteration 96, the others still oscillate: L − L* at the end
+5e-8 (LM, FD), 1e-6 (the parameter-momentum ones)). LG does
+NOT escape (final θ₁ = −1.1713): its "momentum" is β times the previous gradient step,
+never accumulated, so it is roughly NGD with the step α(1 + β). Both heavy-ball flows
+(natural and Euclidean) escape as their discrete methods do (L − L* = 9e-7, 2e-6 at
+the time of iteration 300).
+
+Robustness (`robustness` in the JSON, full run: β ∈ {0.5, 0.7, 0.85, 0.9, 0.93, 0.95,
+0.97} × step ∈ {0.5, 1, 1.5} × the base α; "escapes" = ends within 0.05 of the global θ₁):
+LM 16/21 (every β ≥ 0.85, and β = 0.7 at α = 0.3), FD 12/21 (β 0.85-0.95 except
+β = 0.85, α = 0.1; at β = 0.97 only α = 0.1: with larger steps it crosses back and
+settles in the local minimum), Nesterov 9/21 (exactly β ≥ 0.93), parameter momentum on
+natural steps 9/21 (β ≥ 0.93 with α ≥ 0.2, β = 0.9 with α = 0.3), Euclidean heavy-ball
+12/21 but erratically (escape and not alternate with α and β), GD, NGD and LG 0/21.
+With β = 0.5 nothing escapes. `--quick` runs the slides' six methods on a 2 × 2 grid
+(β ∈ {0.9, 0.95}, step × {0.5, 1}) and no flow.
+
+Wall time (2-core machine shared with other jobs, load ~5): full ~50 s, quick ~25-30 s;
+almost all of it is XLA compiling each method's loop (~1.5-3 s each) and each flow
+(~4-8 s); a sweep point reusing a compiled loop takes ~0.05 s.
+"""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import ngflow as ng
+
+from . import _common, _momentum_toy as _mt, _toy
+
+
+NAME = "toy_local_minimum"
+SEED = "003"
+SECTION = "slides, 'Toy example: escaping local minima'"
+TITLE = "Escaping a local minimum with natural heavy-ball momentum"
+
+B_VEC = np.array([1.0, 0.0])
+B_PERP = np.array([0.0, 1.0])
+K = np.eye(2)
+U = np.array([0.3, 2.0])
+THETA0 = -2.5
+STEP_NATURAL = 0.2
+STEP_EUCLIDEAN = 0.02
+BETA = 0.95
+STEPS = 300
+FLOW_SAVES = 201
+ESCAPE_TOL = 0.05  # |θ_final − θ_min| that counts as "at" a minimum
+SWEEP = {
+    "quick": {"betas": [0.9, 0.95], "step_factors": [0.5, 1.0]},
+    "full": {
+        "betas": [0.5, 0.7, 0.85, 0.9, 0.93, 0.95, 0.97],
+        "step_factors": [0.5, 1.0, 1.5],
+    },
+}
+
+LABELS = {
+    "gd": "GD",
+    "hb": "heavy-ball, parameter space",
+    "ngd": "NGD",
+    "pm": "heavy-ball on NGD steps",
+    "lm": "natural heavy-ball LM",
+    "fd": "natural heavy-ball FD",
+    "lg": "natural heavy-ball LG",
+    "nesterov": "natural Nesterov",
+}
+FLOW_LABELS = {
+    "nhbf": "natural heavy-ball flow",
+    "hbf": "heavy-ball flow (Euclidean)",
+}
+# --quick keeps the methods the slides name and no flow: every method and flow is one
+# XLA compilation of its whole loop (~1.5-3 s each on the shared 2-core machine).
+QUICK_ROLES = ("gd", "ngd", "lm", "fd", "lg", "nesterov")
+EUCLIDEAN_ROLES = ("gd", "hb")
+
+
+def curve(theta):
+    """c(θ) = θ b + θ² b⊥ (function-space coordinates), for an array of θ."""
+    theta = np.asarray(theta, dtype=float)[..., None]
+    return theta * B_VEC + theta**2 * B_PERP
+
+
+def loss_along(theta):
+    r = U - curve(theta)
+    return 0.5 * np.einsum("...i,ij,...j->...", r, K, r)
+
+
+def stationary_points() -> dict:
+    """The roots of L'(θ) = 2(b⊥Kb⊥)θ³ + 3(bKb⊥)θ² + (bKb − 2b⊥Ku)θ − bKu."""
+    b, p = B_VEC, B_PERP
+    coeffs = [2 * p @ K @ p, 3 * b @ K @ p, b @ K @ b - 2 * p @ K @ U, -(b @ K @ U)]
+    roots = np.sort(np.real(np.roots(coeffs)[np.abs(np.imag(np.roots(coeffs))) < 1e-9]))
+    if roots.size != 3:
+        raise ValueError("the loss along the curve must have two minima and one maximum")
+    minima = sorted([roots[0], roots[2]], key=loss_along)
+    return {
+        "theta_global": minima[0],
+        "theta_local": minima[1],
+        "theta_barrier": roots[1],
+        "loss_global": loss_along(minima[0]),
+        "loss_local": loss_along(minima[1]),
+        "loss_barrier": loss_along(roots[1]),
+        "loss_start": loss_along(THETA0),
+    }
+
+
+def make_model(theta0=THETA0):
+    return ng.QuadraticModel(
+        _toy.basis, B_VEC[None, :], (2 * B_PERP)[None, None, :], jnp.array([theta0])
+    )
+
+
+def problems() -> dict:
+    """`natural`: the K-loss with its Gauss–Newton metric; `euclidean`: same loss, M = I."""
+    model = make_model()
+    target = jnp.asarray(_toy.basis_matrix() @ U)
+    loss = ng.WeightedLeastSquares(target, _toy.POINTS, _toy.point_K(K))
+    return {
+        "natural": ng.Problem(model, loss, ng.GaussNewton()),
+        "euclidean": ng.Problem(model, loss, ng.Euclidean()),
+    }
+
+
+def methods(step_natural=STEP_NATURAL, step_euclidean=STEP_EUCLIDEAN, beta=BETA) -> dict:
+    """role -> (method, description)."""
+    gram, a, e = ng.Pinv(), ng.Constant(step_natural), ng.Constant(step_euclidean)
+    hb = lambda transport: ng.HeavyBall(gram, a, beta, transport)
+    return {
+        "gd": (ng.GradientDescent(e), f"ng.GradientDescent(ng.Constant({step_euclidean:g}))"),
+        "hb": (
+            ng.HeavyBall(gram, e, beta, ng.ParameterMomentum()),
+            f"ng.HeavyBall(Pinv, Constant({step_euclidean:g}), {beta:g}, "
+            "ParameterMomentum()), Euclidean metric: Polyak's heavy-ball",
+        ),
+        "ngd": (
+            ng.NaturalGradient(gram, a),
+            f"ng.NaturalGradient(ng.Pinv(), ng.Constant({step_natural:g}))",
+        ),
+        "pm": (
+            hb(ng.ParameterMomentum()),
+            f"ng.HeavyBall(Pinv, Constant({step_natural:g}), {beta:g}, "
+            "ParameterMomentum()): p_k = β p_{k-1} − α G⁻¹∇L",
+        ),
+        "lm": (hb(ng.LastMomentum()), f"ng.HeavyBall(..., {beta:g}, ng.LastMomentum())"),
+        "fd": (
+            hb(ng.FiniteDifference()),
+            f"ng.HeavyBall(..., {beta:g}, ng.FiniteDifference())",
+        ),
+        "lg": (hb(ng.LastGradient()), f"ng.HeavyBall(..., {beta:g}, ng.LastGradient())"),
+        "nesterov": (
+            ng.Nesterov(gram, a, beta),
+            f"ng.Nesterov(ng.Pinv(), ng.Constant({step_natural:g}), {beta:g}, natural=True)",
+        ),
+    }
+
+
+def _roles(quick: bool) -> tuple:
+    return QUICK_ROLES if quick else tuple(LABELS)
+
+
+def outcome(theta, facts) -> str:
+    """`global`, `local`, `diverged` or `elsewhere` (not at a minimum after the steps)."""
+    if not np.isfinite(theta):
+        return "diverged"
+    if abs(theta - facts["theta_global"]) < ESCAPE_TOL:
+        return "global"
+    if abs(theta - facts["theta_local"]) < ESCAPE_TOL:
+        return "local"
+    return "elsewhere"
+
+
+def _flows(probs) -> dict:
+    gamma_n = (1 - BETA) / np.sqrt(STEP_NATURAL)
+    gamma_e = (1 - BETA) / np.sqrt(STEP_EUCLIDEAN)
+    specs = {
+        "nhbf": (
+            probs["natural"],
+            ng.NaturalHeavyBallFlow(gamma_n),
+            np.sqrt(STEP_NATURAL),
+            f"heavy-ball on NGD steps, γ = (1 − β)/√α = {gamma_n:.4g}",
+        ),
+        "hbf": (
+            probs["euclidean"],
+            ng.HeavyBallFlow(gamma_e),
+            np.sqrt(STEP_EUCLIDEAN),
+            f"parameter-space heavy-ball, γ = (1 − β)/√α = {gamma_e:.4g}",
+        ),
+    }
+    out = {}
+    for role, (problem, flow, scale, limit_of) in specs.items():
+        rec = _mt.solve_flow(problem, flow, STEPS * scale, FLOW_SAVES, scale)
+        rec["limit_of"] = limit_of
+        rec["flow"] = repr(flow)
+        out[FLOW_LABELS[role]] = rec
+    return out
+
+
+def _sweep(probs, facts, quick: bool) -> dict:
+    """Final θ and outcome over a grid of β and step multipliers (compiled code reused)."""
+    sweep = SWEEP["quick" if quick else "full"]
+    betas, factors = sweep["betas"], sweep["step_factors"]
+    table = {}
+    for role in _roles(quick):
+        problem = probs["euclidean" if role in EUCLIDEAN_ROLES else "natural"]
+        rows = []
+        for beta in betas:
+            row = []
+            for f in factors:
+                method = methods(STEP_NATURAL * f, STEP_EUCLIDEAN * f, beta)[role][0]
+                row.append(float(_mt.final_theta(problem, method, STEPS)[0]))
+            rows.append(row)
+        table[LABELS[role]] = {
+            "final_theta": rows,
+            "outcome": [[outcome(t, facts) for t in row] for row in rows],
+        }
+    return {
+        "betas": betas,
+        "step_factors": factors,
+        "steps_natural": [STEP_NATURAL * f for f in factors],
+        "steps_euclidean": [STEP_EUCLIDEAN * f for f in factors],
+        "note": "rows β, columns step = base step × factor; β is ignored by GD and NGD",
+        "table": table,
+    }
+
+
+def _summary(sweep) -> dict:
+    out = {}
+    for label, entry in sweep["table"].items():
+        escaped = [
+            f"β={b:g}, α={a:g}"
+            for b, row in zip(sweep["betas"], entry["outcome"], strict=True)
+            for a, o in zip(
+                sweep["steps_euclidean"]
+                if label in (LABELS["gd"], LABELS["hb"])
+                else sweep["steps_natural"],
+                row,
+                strict=True,
+            )
+            if o == "global"
+        ]
+        total = len(sweep["betas"]) * len(sweep["step_factors"])
+        out[label] = f"escapes in {len(escaped)}/{total}: " + ("; ".join(escaped) or "none")
+    return out
+
+
+def run(quick: bool) -> dict:
+    facts = stationary_points()
+    probs = problems()
+    # The quadratic model is the parabola θ b + θ² b⊥ (check at two θ).
+    for t in (THETA0, 1.5):
+        got = np.asarray(_toy.coefficients(make_model(t)))
+        if not np.allclose(got, curve(t), atol=1e-12):
+            raise AssertionError(f"QuadraticModel gives {got}, expected {curve(t)}")
+    results = {}
+    for role in _roles(quick):
+        method, text = methods()[role]
+        problem = probs["euclidean" if role in EUCLIDEAN_ROLES else "natural"]
+        rec = _mt.solve(problem, method, STEPS)
+        rec["method"] = text
+        rec["final_theta"] = float(rec["theta"][-1, 0])
+        rec["outcome"] = outcome(rec["final_theta"], facts)
+        results[LABELS[role]] = rec
+    flows = {} if quick else _flows(probs)
+    for rec in flows.values():
+        rec["outcome"] = outcome(float(rec["theta"][-1, 0]), facts)
+    sweep = _sweep(probs, facts, quick)
+    theta_plot = np.linspace(-2.7, 2.0, 400)
+    settings = {
+        "quick": quick,
+        "labels": {role: LABELS[role] for role in _roles(quick)},
+        "methods_run": "quick: the slides' methods, no flows" if quick else "all",
+        "flow_labels": FLOW_LABELS,
+        "model": "ng.QuadraticModel(_toy.basis, B = b^T (1x2), Q = 2 b_perp (1x1x2)): "
+        "v = theta b^T Phi + theta^2 b_perp^T Phi",
+        "basis": "Phi = [1, sqrt(2) sin(2 pi x)] on [0, 1], midpoint rule, "
+        f"{_toy.N_QUAD} points (exact)",
+        "b": B_VEC,
+        "b_perp": B_PERP,
+        "K": K,
+        "u": U,
+        "theta0": THETA0,
+        "loss": "ng.WeightedLeastSquares(u, points, point_K(K)) = 1/2 |u - v|_K^2",
+        "metric": "ng.GaussNewton() (= ng.Weighted(point_K(K)); here K = I, the L2 metric) "
+        "for the natural methods; ng.Euclidean() for GD and parameter-space heavy-ball",
+        "gram": "ng.Pinv()",
+        "step_natural": STEP_NATURAL,
+        "step_euclidean": STEP_EUCLIDEAN,
+        "beta": BETA,
+        "steps": STEPS,
+        "escape_tol": ESCAPE_TOL,
+        "stationary_points": facts,
+        "flow_gamma": "(1 - beta) / sqrt(alpha); flow time sqrt(alpha) per iteration "
+        "(natural gradient flow: alpha per iteration)",
+        "our_choices": [
+            "b = (1, 0), b_perp = (0, 1), K = I, u = (0.3, 2), theta0 = -2.5 (slides "
+            "silent): the loss along the curve then has a local minimum at "
+            f"{facts['theta_local']:.3f} and the global one at {facts['theta_global']:.3f}.",
+            "Natural methods use the loss's Gauss-Newton metric (LG needs it: it "
+            "transports the previous functional gradient, the loss residual).",
+            "Constant steps (the slides' alpha): 0.2 for natural methods, 0.02 for GD "
+            "and Euclidean heavy-ball (GD with 0.2 overshoots the barrier in one step).",
+            "LG with the library's sign: w = -alpha grad L(v_{k-1}) (the slides write "
+            "+beta grad L(v_{k-1}), which points uphill).",
+        ],
+        "robustness_summary": _summary(sweep),
+        "versions": {"ngflow": ng.__version__, "jax": jax.__version__},
+    }
+    return _common.jsonable(
+        {
+            "settings": settings,
+            "methods": results,
+            "flows": flows,
+            "landscape": {
+                "theta": theta_plot,
+                "c": curve(theta_plot),
+                "loss": loss_along(theta_plot),
+            },
+            "robustness": sweep,
+        }
+    )
+
+
+def _role_of(s, label):
+    return {v: k for k, v in s["labels"].items()}[label]
+
+
+def plot(data: dict, path) -> None:
+    s = data["settings"]
+    facts = s["stationary_points"]
+    fig = _mt.grid_figure(16, 10)
+    gs = fig.add_gridspec(2, 3)
+    ax_f, ax_l, ax_t = (fig.add_subplot(gs[0, i]) for i in range(3))
+    ax_loss = fig.add_subplot(gs[1, 0])
+    ax_r = fig.add_subplot(gs[1, 1:])
+    land = data["landscape"]
+    c_curve = _mt.xy(land["c"])
+    u = np.asarray(s["u"])
+
+    # (a) function space: loss contours, the curve, u, iterates.
+    x0, x1 = np.meshgrid(np.linspace(-3, 2.5, 200), np.linspace(-1, 7.5, 200))
+    Km = np.asarray(s["K"])
+    r = np.stack([u[0] - x0, u[1] - x1], -1)
+    field = 0.5 * np.einsum("...i,ij,...j->...", r, Km, r)
+    ax_f.contour(x0, x1, field, levels=[0.25, 0.5, 1, 2, 4, 8, 16], colors="0.85",
+                 linewidths=0.8)
+    ax_f.plot(c_curve[:, 0], c_curve[:, 1], color="0.3", lw=1, label="manifold θ₁ ↦ v_θ")
+    ax_f.plot(*u, "k*", ms=14, label="target u")
+    for key, mk, name in (("theta_local", "X", "local min"), ("theta_global", "P", "global min")):
+        cm = curve(facts[key])
+        ax_f.plot(cm[0], cm[1], mk, color="0.2", ms=10, mfc="none", label=name)
+    for label, rec in data["methods"].items():
+        st = _mt.STYLE[_role_of(s, label)]
+        c = _mt.xy(rec["c"])
+        ax_f.plot(c[:, 0], c[:, 1], color=st["color"], ls=st["ls"], marker=st["marker"],
+                  ms=3, lw=0.8, markevery=4, label=label)
+    ax_f.set(xlabel="coefficient of Φ₀ = 1", ylabel="coefficient of Φ₁ = √2 sin 2πx",
+             title="(a) function space: manifold, target, iterates", xlim=(-2.8, 2.3),
+             ylim=(-0.6, 7.2))
+    ax_f.legend(fontsize=7, loc="upper center", markerscale=0.6, ncol=2)
+
+    # (b) the loss along the curve with the iterates.
+    ax_l.plot(land["theta"], land["loss"], color="0.3", lw=1.2, label="L along the manifold")
+    for label, rec in data["methods"].items():
+        st = _mt.STYLE[_role_of(s, label)]
+        th = _common.series([t[0] for t in rec["theta"]])
+        ax_l.plot(th, _common.series(rec["losses"]), ls="none", marker=st["marker"],
+                  color=st["color"], ms=4, alpha=0.6, label=label)
+    for key, name in (("theta_local", "local"), ("theta_barrier", "barrier"),
+                      ("theta_global", "global")):
+        ax_l.axvline(facts[key], color="0.7", lw=0.8, ls=":")
+        ax_l.text(facts[key], 0.02, f" {name}", rotation=90, fontsize=7, color="0.4",
+                  transform=ax_l.get_xaxis_transform(), va="bottom")
+    ax_l.set(xlabel="θ₁", ylabel="L(θ₁) = ½‖u − v_θ‖²_K", yscale="log",
+             title=f"(b) loss along θ₁, iterates (start θ₁ = {s['theta0']:g})")
+    ax_l.legend(fontsize=7, loc="upper right")
+
+    # (c) θ₁ against iteration, flows on the same axis.
+    for label, rec in data["methods"].items():
+        st = _mt.STYLE[_role_of(s, label)]
+        th = _common.series([t[0] for t in rec["theta"]])
+        ax_t.plot(th, color=st["color"], ls=st["ls"], lw=1, label=label)
+    flow_colors = {"ngf": "black", "nhbf": "tab:pink", "hbf": "tab:brown"}
+    for role, label in s["flow_labels"].items():
+        if label not in data["flows"]:
+            continue
+        rec = data["flows"][label]
+        ax_t.plot(_common.series(rec["iteration"]),
+                  _common.series([t[0] for t in rec["theta"]]),
+                  color=flow_colors[role], **_mt.FLOW_STYLE, label=label)
+    for key in ("theta_local", "theta_global"):
+        ax_t.axhline(facts[key], color="0.7", lw=0.8, ls=":")
+    flows_note = "; flows (thick, translucent): time / √α" if data["flows"] else ""
+    ax_t.set(xlabel="iteration", ylabel="θ₁", title=f"(c) θ₁ per iteration{flows_note}")
+    ax_t.legend(fontsize=7, loc="center right", ncol=2)
+
+    # (d) loss above the global minimum per iteration.
+    floor = facts["loss_global"]
+    for label, rec in data["methods"].items():
+        st = _mt.STYLE[_role_of(s, label)]
+        ax_loss.semilogy(_common.series(rec["losses"]) - floor, color=st["color"],
+                         ls=st["ls"], lw=1, label=label)
+    for role, label in s["flow_labels"].items():
+        if label not in data["flows"]:
+            continue
+        rec = data["flows"][label]
+        ax_loss.semilogy(_common.series(rec["iteration"]),
+                         _common.series(rec["losses"]) - floor,
+                         color=flow_colors[role], **_mt.FLOW_STYLE, label=label)
+    ax_loss.axhline(facts["loss_local"] - floor, color="0.6", lw=0.8, ls=":")
+    ax_loss.text(s["steps"], facts["loss_local"] - floor, "local minimum", ha="right",
+                 va="bottom", fontsize=7, color="0.4")
+    ax_loss.set(xlabel="iteration", ylabel="L − L(global minimum)",
+                title=f"(d) loss above the global minimum L* = {floor:.4f}")
+    ax_loss.grid(True, alpha=0.3)
+    ax_loss.legend(fontsize=6, ncol=2, loc="lower left")
+
+    # (e) robustness grid.
+    rob = data["robustness"]
+    names = list(rob["table"])
+    colors = {"global": "tab:green", "local": "tab:red", "diverged": "0.2",
+              "elsewhere": "gold"}
+    nb, nf = len(rob["betas"]), len(rob["step_factors"])
+    for i, name in enumerate(names):
+        for j, row in enumerate(rob["table"][name]["outcome"]):
+            for k, o in enumerate(row):
+                x = j * (nf + 1) + k
+                ax_r.add_patch(_rect(x, i, colors[o]))
+    ax_r.set_xlim(-0.5, nb * (nf + 1) - 0.5)
+    ax_r.set_ylim(len(names) - 0.5, -0.5)
+    ax_r.set_yticks(range(len(names)), names, fontsize=8)
+    ax_r.set_xticks(
+        [j * (nf + 1) + k for j in range(nb) for k in range(nf)],
+        [f"×{f:g}" for _ in range(nb) for f in rob["step_factors"]], fontsize=7,
+    )
+    for j, b in enumerate(rob["betas"]):
+        ax_r.text(j * (nf + 1) + (nf - 1) / 2, 1.01, f"β = {b:g}", ha="center",
+                  va="bottom", fontsize=8, transform=ax_r.get_xaxis_transform())
+    handles = [_rect(0, 0, c, label=o) for o, c in colors.items()]
+    ax_r.legend(handles=handles, fontsize=7, loc="lower left", bbox_to_anchor=(1.0, 0.0))
+    ax_r.set_title(
+        f"(e) where the run ends after {s['steps']} steps, over β and step size "
+        f"(× α = {s['step_natural']:g} natural, {s['step_euclidean']:g} Euclidean)",
+        pad=20,
+    )
+    fig.suptitle(
+        f"Seed {SEED}, {SECTION}: {TITLE}\nv = θ₁ bᵀΦ + θ₁² b⊥ᵀΦ, loss ½‖u − v‖²_K, "
+        f"u = ({u[0]:g}, {u[1]:g}), K = I; Gauss–Newton metric, α = {s['step_natural']:g} "
+        f"(GD, Euclidean heavy-ball: {s['step_euclidean']:g}), β = {s['beta']:g}",
+        fontsize=11,
+    )
+    _common.save(fig, path)
+
+
+def _rect(x, y, color, label=None):
+    from matplotlib.patches import Rectangle
+
+    return Rectangle((x - 0.45, y - 0.4), 0.9, 0.8, color=color, label=label)
