@@ -52,7 +52,10 @@ def coefficients(model, points=POINTS, weights=WEIGHTS):
 
 
 def coefficient_monitors(points=POINTS, weights=WEIGHTS) -> dict:
-    """`ng.solve` monitors `c0`, `c1`: the iterates' function-space coordinates."""
+    """`ng.solve` monitors `c0`, `c1`: the iterates' function-space coordinates.
+
+    New functions per call: `ng.solve` compiles per monitor function, so use the shared
+    `MONITORS` unless the points differ."""
     return {
         f"c{i}": (lambda model, i=i: coefficients(model, points, weights)[i]) for i in range(2)
     }
@@ -60,3 +63,7 @@ def coefficient_monitors(points=POINTS, weights=WEIGHTS) -> dict:
 
 def as_array(x) -> np.ndarray:
     return np.asarray(x, dtype=float)
+
+
+MONITORS = coefficient_monitors()
+"""The coefficient monitors on the default quadrature, built once (one compilation)."""
