@@ -6,6 +6,10 @@ gradient flow, $e'' = -\\gamma e' - e$ for the natural heavy-ball flow. So the l
 its minimum is known in closed form.
 """
 
+import pathlib
+import runpy
+import sys
+
 import diffrax as dfx
 import jax
 import jax.numpy as jnp
@@ -185,3 +189,10 @@ def test_flow_arguments_are_checked():
     )
     with pytest.raises(ValueError, match="fixed points"):
         ng.solve(sampled, ng.GradientFlow(), t1=1.0)
+
+
+def test_flow_example_runs_and_holds_its_claim(monkeypatch):
+    # examples/flow.py --quick exits non-zero (SystemExit) if its claim fails.
+    path = pathlib.Path(__file__).resolve().parent.parent / "examples" / "flow.py"
+    monkeypatch.setattr(sys, "argv", ["flow.py", "--quick"])
+    runpy.run_path(str(path), run_name="__main__")

@@ -5,6 +5,10 @@ step they are Polyak's heavy-ball and Nesterov's method, iterate by iterate. The
 transports are checked against Jacobians formed by `jacfwd`.
 """
 
+import pathlib
+import runpy
+import sys
+
 import equinox as eqx
 import hypothesis
 import hypothesis.strategies as st
@@ -159,3 +163,10 @@ def test_momentum_needs_what_it_uses():
         ng.solve(l2, ng.HeavyBall(ng.Pinv(), transport=ng.LastGradient()), steps=2)
     with pytest.raises(TypeError, match="transport"):
         ng.HeavyBall(transport="LM")
+
+
+def test_momentum_example_runs_and_holds_its_claim(monkeypatch):
+    # examples/momentum.py --quick exits non-zero (SystemExit) if its claim fails.
+    path = pathlib.Path(__file__).resolve().parent.parent / "examples" / "momentum.py"
+    monkeypatch.setattr(sys, "argv", ["momentum.py", "--quick"])
+    runpy.run_path(str(path), run_name="__main__")
