@@ -34,6 +34,9 @@ FIGURES: tuple[str, ...] = (
     "toy_non_l2",
     "mackey_glass",
     "pinn_momentum",
+    "reparametrisation",
+    "xor_fisher",
+    "density_kl",
 )
 
 _REQUIRED = ("NAME", "SEED", "SECTION", "TITLE", "run", "plot")
