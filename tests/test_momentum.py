@@ -110,6 +110,44 @@ def _tangent_setup(seed=0):
     return problem, flat, features, theta, theta_prev, v, tangent
 
 
+_loss = jax.jit(lambda t: EUCLIDEAN.loss(_flat.model_at(t)))
+
+
+def _polyak_with_restart(alpha, beta, steps=STEPS):
+    """Polyak's heavy-ball with function-value restart (O'Donoghue & Candès 2015): a step
+    that raises the loss is replaced by a gradient step, and the momentum restarts."""
+    theta, p, started, out = _flat.theta0, jnp.zeros_like(_flat.theta0), False, [_flat.theta0]
+    for _ in range(steps):
+        g = _grad(theta)
+        step = (beta * p if started else 0.0) - alpha * g
+        restart = started and not float(_loss(theta + step)) <= float(_loss(theta))
+        step = -alpha * g if restart else step
+        theta, p, started = theta + step, step, not restart
+        out.append(theta)
+    return np.asarray(out)
+
+
+@pytest.mark.parametrize("name", ["HeavyBall", "Nesterov"])
+def test_restart_keeps_the_loss_from_rising(name):
+    # Euclidean metric, large β and step: plain momentum overshoots; with restart the
+    # loss never increases, and heavy-ball is exactly Polyak's method with restart.
+    alpha, beta, steps = 0.5, 0.95, 40
+
+    def run(restart):
+        cls = getattr(ng, name)
+        method = cls(ng.Cholesky(0.0), ng.Constant(alpha), beta, restart=restart)
+        return ng.solve(EUCLIDEAN, method, steps=steps, save_params=True)
+
+    plain, restarted = run(False), run(True)
+    assert np.any(np.diff(np.asarray(plain.losses)) > 1e-6)  # plain momentum overshoots
+    assert np.all(np.diff(np.asarray(restarted.losses)) <= 1e-15)
+    assert 0 < int(np.sum(restarted.stats["restarted"])) < steps
+    if name == "HeavyBall":
+        np.testing.assert_allclose(
+            restarted.params, _polyak_with_restart(alpha, beta, steps), rtol=1e-10, atol=1e-12
+        )
+
+
 def test_transports_are_the_cross_gram_and_projections():
     problem, flat, phi, theta, theta_prev, p_prev, tangent = _tangent_setup()
     e_k = jax.jacfwd(phi)(theta)

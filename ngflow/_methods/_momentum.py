@@ -166,6 +166,12 @@ class HeavyBall(AbstractMethod):
     - `beta`: the momentum factor $\\beta$ (default 0.9).
     - `transport`: how the previous step is carried over (default `LastMomentum()`).
     - `clip`: optional per-component clip of $h_k$.
+    - `restart`: adaptive restart (O'Donoghue & Candès 2015). The step rule searches
+        only along $-h_k$ from $\theta_k + \beta m_k$, never the momentum term, so a
+        large $\beta$ can raise the loss without bound. With `restart=True`, a step whose
+        loss exceeds $L(\theta_k)$ is replaced by the plain natural gradient step from
+        $\theta_k$ and the momentum restarts from zero; the loss then never increases.
+        Records `restarted` (default `False`: the method as written).
 
     ```python
     method = ng.HeavyBall(ng.Pinv(), ng.LogGrid(), beta=0.5, transport=ng.FiniteDifference())
@@ -177,6 +183,7 @@ class HeavyBall(AbstractMethod):
     beta: Float[Array, ""] = eqx.field(converter=as_float)
     transport: AbstractTransport
     clip: Float[Array, ""] | None = eqx.field(converter=as_float)
+    restart: bool = eqx.field(static=True)
 
     def __init__(
         self,
@@ -186,6 +193,7 @@ class HeavyBall(AbstractMethod):
         transport: AbstractTransport = LastMomentum(),
         *,
         clip=None,
+        restart: bool = False,
     ):
         _check_parts("HeavyBall", gram, step)
         if not isinstance(transport, AbstractTransport):
@@ -194,7 +202,7 @@ class HeavyBall(AbstractMethod):
                 f"LastGradient() or ParameterMomentum(), got {transport!r}."
             )
         self.gram, self.step_rule, self.beta = gram, step, beta
-        self.transport, self.clip = transport, clip
+        self.transport, self.clip, self.restart = transport, clip, bool(restart)
 
     def init(self, problem, flat, theta):
         return _fresh_state(theta)
@@ -219,16 +227,31 @@ class HeavyBall(AbstractMethod):
         s, search_stats, search_result = self.step_rule(
             loss_at, base, h, base_loss, base_gradient
         )
+        step = self.beta * m - s * h
+        restarted = jnp.array(False)
+        if self.restart:
+            restarted = state.started & ~(loss_at(theta + step) <= loss)
+
+            def plain(_):
+                s2, _, r2 = self.step_rule(loss_at, theta, h, loss, gradient)
+                return jnp.asarray(s2, theta.dtype), r2
+
+            keep = lambda _: (jnp.asarray(s, theta.dtype), search_result)
+            s, search_result = jax.lax.cond(restarted, plain, keep, None)
+            step = jnp.where(restarted, -s * h, step)
         result = _result(loss, gradient, ok, search_result)
         taken = result == RESULTS.successful
-        step = self.beta * m - s * h
         theta_next = jnp.where(taken, theta + step, theta)
-        state_next = MomentumState(theta, step, jnp.asarray(s, theta.dtype), jnp.array(True))
+        state_next = MomentumState(theta, step, jnp.asarray(s, theta.dtype), ~restarted)
+        momentum_norm = jnp.where(restarted, 0.0, jnp.linalg.norm(self.beta * m))
+        extra = {"momentum_norm": momentum_norm}
+        if self.restart:
+            extra["restarted"] = restarted
         info = StepInfo(
             loss=loss,
             grad_norm=jnp.linalg.norm(gradient),
             step_size=jnp.where(taken, s, jnp.nan),
-            stats={**stats, **search_stats, "momentum_norm": jnp.linalg.norm(self.beta * m)},
+            stats={**stats, **search_stats, **extra},
             result=result,
         )
         return theta_next, state_next, info
@@ -247,8 +270,9 @@ class Nesterov(AbstractMethod):
 
     The recorded loss is $L(\\theta_k)$; the step's statistics are those at $y_k$.
 
-    **Arguments:** `gram`, `step`, `beta` (default 0.9), `natural`, `clip` as for
-    [`ngflow.HeavyBall`][].
+    **Arguments:** `gram`, `step`, `beta` (default 0.9), `natural`, `clip` and `restart`
+    (a step that ends above $L(\theta_k)$ is replaced by the natural step from
+    $\theta_k$, and the momentum restarts) as for [`ngflow.HeavyBall`][].
     """
 
     gram: AbstractGramSolver
@@ -256,6 +280,7 @@ class Nesterov(AbstractMethod):
     beta: Float[Array, ""] = eqx.field(converter=as_float)
     natural: bool = eqx.field(static=True)
     clip: Float[Array, ""] | None = eqx.field(converter=as_float)
+    restart: bool = eqx.field(static=True)
 
     def __init__(
         self,
@@ -265,10 +290,11 @@ class Nesterov(AbstractMethod):
         *,
         natural: bool = True,
         clip=None,
+        restart: bool = False,
     ):
         _check_parts("Nesterov", gram, step)
         self.gram, self.step_rule, self.beta = gram, step, beta
-        self.natural, self.clip = natural, clip
+        self.natural, self.clip, self.restart = natural, clip, bool(restart)
 
     def init(self, problem, flat, theta):
         return _fresh_state(theta)
@@ -289,6 +315,16 @@ class Nesterov(AbstractMethod):
         y_next, info = _natural_step(
             problem, flat, y, problem.metric, self.gram, self.step_rule, self.clip
         )
+        restarted = jnp.array(False)
+        if self.restart:
+            restarted = state.started & ~(problem.loss(flat.model_at(y_next)) <= loss)
+
+            def plain(_):
+                return _natural_step(
+                    problem, flat, theta, problem.metric, self.gram, self.step_rule, self.clip
+                )
+
+            y_next, info = jax.lax.cond(restarted, plain, lambda _: (y_next, info), None)
         result = RESULTS.where(
             ~jnp.isfinite(loss),
             RESULTS.nonfinite,
@@ -296,12 +332,17 @@ class Nesterov(AbstractMethod):
         )
         taken = result == RESULTS.successful
         theta_next = jnp.where(taken, y_next, theta)
-        state_next = MomentumState(theta, theta_next - theta, jnp.zeros((), theta.dtype), jnp.array(True))
+        state_next = MomentumState(
+            theta, theta_next - theta, jnp.zeros((), theta.dtype), ~restarted
+        )
+        extra = {"momentum_norm": jnp.where(restarted, 0.0, jnp.linalg.norm(self.beta * m))}
+        if self.restart:
+            extra["restarted"] = restarted
         info = StepInfo(
             loss=loss,
             grad_norm=info.grad_norm,
             step_size=jnp.where(taken, info.step_size, jnp.nan),
-            stats={**info.stats, "momentum_norm": jnp.linalg.norm(self.beta * m)},
+            stats={**info.stats, **extra},
             result=result,
         )
         return theta_next, state_next, info
