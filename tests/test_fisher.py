@@ -12,6 +12,10 @@
 - Fisher NGD iterates do not depend on an affine reparametrisation $\\theta = Ax + b$.
 """
 
+import pathlib
+import runpy
+import sys
+
 import equinox as eqx
 import hypothesis.strategies as st
 import jax
@@ -272,3 +276,10 @@ def test_bad_inputs_are_reported():
     with pytest.raises(ValueError, match="log_std"):
         ng.Problem(Logistic(jnp.ones(3)), ng.Loss(lambda m: 0.0),
                    ng.Fisher(X, ng.Gaussian(std=None)))  # fmt: skip
+
+
+def test_fisher_example_runs_and_holds_its_claim(monkeypatch):
+    # examples/fisher.py --quick exits non-zero (SystemExit) if its claim fails.
+    path = pathlib.Path(__file__).resolve().parent.parent / "examples" / "fisher.py"
+    monkeypatch.setattr(sys, "argv", ["fisher.py", "--quick"])
+    runpy.run_path(str(path), run_name="__main__")
