@@ -148,9 +148,11 @@ def solve(
 ) -> "Solution | FlowSolution":
     """Run a discrete method on a problem for a number of steps, entirely under `jit`.
 
-    The loop is a `lax.scan` compiled once per problem structure (shapes, dtypes and
-    static options); calling again with new array values (data, initial parameters,
-    step sizes, damping) reuses the compiled code.
+    The loop is a `lax.scan` compiled once per problem structure (shapes, dtypes, static
+    options, and the Python functions inside: residuals, targets, monitors); calling
+    again with new array values (data, initial parameters, step sizes, damping) reuses
+    the compiled code. Functions are compared by identity, so define them once (at
+    module level, not as a fresh `lambda` per problem) when solving many problems.
 
     ```python
     sol = ng.solve(problem, ng.NaturalGradient(ng.QR(), ng.LogGrid()), steps=200,
