@@ -44,6 +44,13 @@ class AbstractBlock(eqx.Module):
         """`(value, jacobian)`; blocks that can share the work override this."""
         return self.value(model_at(theta)), self.jacobian(model_at, theta)
 
+    def gram(self, model_at, theta, chunk: int):
+        """$(E_b^\\top E_b, E_b^\\top\\Phi_b)$. Point blocks accumulate them over chunks of
+        `chunk` points, so $E_b$ is never formed whole; the default forms it."""
+        del chunk
+        value, jac = self.value_and_jacobian(model_at, theta)
+        return jac.T @ jac, jac.T @ value
+
 
 class PointBlock(AbstractBlock):
     """$\\Phi_b(\\theta)_{i} = s_i\\, f(u_\\theta, x_i, d_i)$ for points $x_i$, per-point data
@@ -77,6 +84,34 @@ class PointBlock(AbstractBlock):
             (self.scale[:, None] * values).reshape(-1),
             (self.scale[:, None, None] * jac).reshape(-1, p),
         )
+
+    def gram(self, model_at, theta, chunk):
+        """$E^\\top E$ and $E^\\top\\Phi$ summed over chunks of `chunk` points (`lax.scan`):
+        peak memory is that of one chunk's rows, `chunk` × outputs × p, plus $p^2$."""
+        n = self.points.shape[0]
+        chunks = -(-n // chunk)
+        pad = chunks * chunk - n
+
+        def split(x):  # (n, ...) -> (chunks, chunk, ...); padded rows get scale 0
+            x = jnp.concatenate([x, jnp.repeat(x[:1], pad, axis=0)]) if pad else x
+            return x.reshape(chunks, chunk, *x.shape[1:])
+
+        scale = jnp.concatenate([self.scale, jnp.zeros(pad, self.scale.dtype)])
+        parts = (
+            split(self.points),
+            jax.tree.map(split, self.data),
+            scale.reshape(chunks, chunk),
+        )
+        p = theta.shape[0]
+
+        def body(acc, part):
+            points, data, scale = part
+            block = PointBlock(self.fn, points, data, scale)
+            value, jac = block.value_and_jacobian(model_at, theta)
+            return (acc[0] + jac.T @ jac, acc[1] + jac.T @ value), None
+
+        zero = (jnp.zeros((p, p), theta.dtype), jnp.zeros(p, theta.dtype))
+        return jax.lax.scan(body, zero, parts)[0]
 
 
 class ModelBlock(AbstractBlock):
@@ -122,6 +157,12 @@ class MappedBlock(AbstractBlock):
         value, jac = self.inner.value_and_jacobian(model_at, theta)
         return self._apply(value), self._apply(jac)
 
+    def gram(self, model_at, theta, chunk):
+        if jnp.ndim(self.map) == 0:  # a scale: chunk the inner block
+            g, b = self.inner.gram(model_at, theta, chunk)
+            return self.map**2 * g, self.map**2 * b
+        return super().gram(model_at, theta, chunk)
+
 
 class Features(eqx.Module):
     """A feature map: the concatenation of its blocks."""
@@ -141,6 +182,12 @@ class Features(eqx.Module):
             jnp.concatenate([v for v, _ in parts]),
             jnp.concatenate([j for _, j in parts]),
         )
+
+    def gram(self, model_at, theta, chunk: int):
+        """$(E^\\top E, E^\\top\\Phi)$ summed over blocks, point blocks in chunks of `chunk`
+        points (see `PointBlock.gram`)."""
+        parts = [b.gram(model_at, theta, chunk) for b in self.blocks]
+        return sum(g for g, _ in parts), sum(b for _, b in parts)
 
     def scaled(self, factor) -> "Features":
         return Features(tuple(MappedBlock(factor, b) for b in self.blocks))

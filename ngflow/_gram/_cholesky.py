@@ -5,13 +5,13 @@ import jax.numpy as jnp
 import lineax as lx
 from jaxtyping import Array, Float
 
+from .._metrics import TangentMap
 from ._base import (
     AbstractGramSolver,
     as_float,
     cholesky_cond,
     dense_metric,
     finite,
-    normal_residual,
 )
 
 
@@ -30,19 +30,35 @@ class Cholesky(AbstractGramSolver):
     - `damping`: $\\lambda \\ge 0$.
     - `relative`: if `True` (default), $\\lambda$ is `damping` times the mean eigenvalue
         $\\operatorname{tr}(G)/p$; if `False`, $\\lambda$ is `damping` itself.
+    - `chunk`: form $G = \\sum_c E_c^\\top E_c$ over chunks of this many points
+        (`lax.scan`), never holding the $N\\times p$ tangent map: memory $p^2$ plus one
+        chunk's rows instead of $Np$ (default `None`: form $E$, then $G$).
+
+    ```python
+    ng.NaturalGradient(ng.Cholesky(1e-6, chunk=1024))  # large N: G, never E
+    ```
     """
 
     needs_tangent_map: ClassVar[bool] = False
     damping: Float[Array, ""] = eqx.field(default=1e-10, converter=as_float)
     relative: bool = eqx.field(default=True, static=True)
+    chunk: int | None = eqx.field(default=None, static=True)
 
     def __check_init__(self):
         if not isinstance(self.damping, jnp.ndarray) or self.damping.shape != ():
             raise ValueError("Cholesky: `damping` must be a scalar.")
+        if self.chunk is not None and not (isinstance(self.chunk, int) and self.chunk > 0):
+            raise ValueError(f"Cholesky: `chunk` must be a positive int, got {self.chunk!r}.")
+
+    def uses_dense(self, metric):
+        return self.chunk is None or not isinstance(metric, TangentMap)
 
     def solve(self, metric, gradient):
         self.check(metric)
-        g = dense_metric(metric)
+        if self.chunk is not None and isinstance(metric, TangentMap):
+            g = metric.chunked_gram(self.chunk)[0]
+        else:
+            g = dense_metric(metric)
         p = g.shape[0]
         scale = jnp.trace(g) / p if self.relative else 1.0
         lam = self.damping * scale
@@ -57,6 +73,7 @@ class Cholesky(AbstractGramSolver):
         stats = {
             "damping": lam,
             "cond": cholesky_cond(state[0]),
-            "solve_residual": normal_residual(metric, h, gradient),
+            "solve_residual": jnp.linalg.norm(g @ h - gradient)
+            / jnp.maximum(jnp.linalg.norm(gradient), jnp.finfo(h.dtype).tiny),
         }
         return h, stats, ok

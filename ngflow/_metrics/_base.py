@@ -118,6 +118,18 @@ class TangentMap:
         op = lx.JacobianLinearOperator(lambda t, _: self._value_at(t), self.theta)
         return lx.linearise(op)
 
+    def chunked_gram(self, chunk: int) -> tuple[Float[Array, "p p"], Float[Array, " p"]]:
+        """$(G, E^\\top\\Phi)$ with $G = E^\\top E$ accumulated over chunks of `chunk` points,
+        so that $E$ ($N\\times p$) is never held whole (point blocks; other blocks are
+        formed). With a Gauss--Newton metric $E^\\top\\Phi = \\nabla_\\theta L$."""
+        if "matrix" in self.__dict__ or self._features is None:
+            e = self.matrix
+            return e.T @ e, e.T @ self.values
+        key = ("chunked_gram", chunk)
+        if key not in self.__dict__:
+            self.__dict__[key] = self._features.gram(self._model_at, self.theta, chunk)
+        return self.__dict__[key]
+
     def gram_mv(self, v: Float[Array, " p"]) -> Float[Array, " p"]:
         """$Gv = E^\\top(Ev)$ with the dense $E$."""
         return self.matrix.T @ (self.matrix @ v)
@@ -146,9 +158,9 @@ class TangentMap:
         """The same tangent map with another right-hand side $g$: a Gram solve then
         returns $E^+ g$, the coefficients of the projection of $g$ on the tangent space."""
         out = TangentMap(self._features, self._model_at, self.theta, residual=residual)
-        for key in ("matrix", "values"):
-            if key in self.__dict__:
-                out.__dict__[key] = self.__dict__[key]
+        for key, value in self.__dict__.items():  # E, Φ and chunked Grams already computed
+            if key in ("matrix", "values") or (isinstance(key, tuple) and key[0] == "chunked_gram"):
+                out.__dict__[key] = value
         return out
 
     def _need_features(self, who):
