@@ -252,3 +252,26 @@ def test_chunked_cholesky_never_forms_the_tangent_map():
     np.testing.assert_allclose(chunked, dense, rtol=1e-7)
     with pytest.raises(ValueError, match="chunk"):
         ng.Cholesky(chunk=0)
+
+
+def test_auto_gram_chooses_by_size_and_records_why():
+    model = _chunk_problems()["least squares, L2"].model  # p = 67
+    pts = jax.random.uniform(jax.random.key(2), (300, 2))
+    problem = ng.Problem(model, ng.LeastSquares(target_2d, pts), ng.L2(pts))
+    n, p = 300, ng.FlatModel(model).theta0.shape[0]
+    expected = {
+        n * p: (0, ng.Pinv()),  # E fits
+        p * p: (2, ng.Cholesky(1e-8, chunk=max(1, p * p // (8 * p)))),  # G fits, E does not
+        1000: (3, ng.CG()),  # nothing fits (and N > p: no sample space): matrix-free
+    }
+    for limit, (index, solver) in expected.items():
+        auto = ng.AutoGram(dense_limit=limit)
+        sol = ng.solve(problem, ng.NaturalGradient(auto, ng.Constant(0.1)), steps=2)
+        ref = ng.solve(problem, ng.NaturalGradient(solver, ng.Constant(0.1)), steps=2)
+        assert np.all(np.asarray(sol.stats["auto_choice"]) == index), limit
+        np.testing.assert_allclose(sol.final_loss, ref.final_loss, rtol=1e-12)
+    assert "Cholesky" in ng.AutoGram.CHOICES[2] and len(ng.AutoGram.CHOICES) == 4
+    # Sample space when N < p and N² fits but N·p does not.
+    wide = ng.Problem(model, ng.LeastSquares(target_2d, pts[:20]), ng.L2(pts[:20]))
+    sol = ng.solve(wide, ng.NaturalGradient(ng.AutoGram(dense_limit=400), ng.Constant(0.1)), steps=1)
+    assert int(sol.stats["auto_choice"][0]) == 1
