@@ -1,0 +1,383 @@
+"""How natural gradient in ngflow scales today: ms per step, peak memory, error per budget.
+
+Poisson 2D: -Δu = 2π² sin(πx) sin(πy) on [0, 1]², u = 0 on the boundary (u* = sin(πx)
+sin(πy)); `ng.Residual(Δu + f)` on an n×n interior grid plus `ng.Residual(u, weight=100)`
+on the 4(n+1) boundary points, `ng.Energy()` metric, float64. Models
+`eqx.nn.MLP(2, "scalar", w, 2, tanh, key=0)` ([2, w, w, 1], p = w² + 4w + 1):
+w = 30 (p = 1 021), 98 (9 997), 315 (100 486). Grids n = 30, 62, 126 give
+N = 1 024, 4 096, 16 384 points.
+
+Per cell (size, N) and solve, one subprocess (so its peak RSS is the cell's):
+`NaturalGradient(gram)` (default `LogGrid()` step rule) for `Cholesky(1e-6)`,
+`Woodbury(1e-6)` (only if N < p), `CG(max_steps=50)`, and `AutoGram()` when it picks a
+solve not already in that list (the row `auto` says what it picks, from
+`AutoGram().select` on the problem's tangent map); and optax Adam(1e-3) on
+`problem.loss`. Each gets the same wall-clock budget (compilation excluded): a first
+call (one step) compiles and is thrown away, then the run restarts from the initial
+model and calls the compiled solve one step at a time, or, once a step is seen to take
+less than 2 s, in chunks of c ≈ 2 s of steps (`ng.solve(..., steps=c)`; that compiles
+once more, in a call that is not counted and whose result is discarded), each call
+continuing from the last model (NaturalGradient with LogGrid carries no state between
+steps), until the budget is spent. Adam is a jitted `lax.scan` of c steps, chunked the
+same way. The call that crosses the budget is finished, so a cell whose step takes
+longer than the budget reports one step. ms/step is the median over calls of
+`Solution.wall_time / steps`. The relative L² error on a 100×100 grid is evaluated after the
+budget, outside it. Peak memory is the subprocess's `ru_maxrss` (it includes ~0.3-0.5 GB
+for Python + jax + XLA). Cells whose dense E (N·p·8 B) or G (p²·8 B) would exceed
+`--dense-gb` (8) are skipped with that reason; children run under an address-space limit
+(`--mem-limit-gb`, 16) so an out-of-memory cell fails alone.
+
+    python benchmarks/scaling.py --quick            # 2 small cells, 5 s budget, < 2 min
+    python benchmarks/scaling.py [--budget 60] [--out runs.jsonl]
+    python benchmarks/scaling.py --cells 1k:1k 10k:4k --solves cg50 adam --budget 20
+"""
+
+import os
+
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import argparse  # noqa: E402
+import datetime  # noqa: E402
+import json  # noqa: E402
+import platform  # noqa: E402
+import resource  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+
+
+WIDTHS = {"1k": 30, "10k": 98, "100k": 315}  # hidden width; depth 2
+GRIDS = {"1k": 30, "4k": 62, "16k": 126}  # interior n×n; N = n² + 4(n+1)
+SOLVES = ("cholesky", "woodbury", "cg50", "auto", "adam")
+BOUNDARY_WEIGHT = 100.0
+TARGET_CHUNK_S = 2.0  # chunk length aimed at (fewer Python round trips)
+
+
+def n_params(w):
+    return w * w + 4 * w + 1
+
+
+def n_points(n):
+    return n * n + 4 * (n + 1)
+
+
+# ---------------------------------------------------------------- worker (one cell)
+
+
+def f(x):
+    import jax.numpy as jnp
+
+    return 2 * jnp.pi**2 * jnp.sin(jnp.pi * x[0]) * jnp.sin(jnp.pi * x[1])
+
+
+def u_star(x):
+    import jax.numpy as jnp
+
+    return jnp.sin(jnp.pi * x[0]) * jnp.sin(jnp.pi * x[1])
+
+
+def interior_residual(u, x):
+    import ngflow as ng
+
+    return ng.laplacian(u, x) + f(x)
+
+
+def boundary_residual(u, x):
+    return u(x)
+
+
+def build(width, n):
+    import equinox as eqx
+    import jax
+    import jax.numpy as jnp
+
+    import ngflow as ng
+
+    square = ng.Box([0, 0], [1, 1])
+    interior = ng.Residual(interior_residual, square.interior_grid(n))
+    boundary = ng.Residual(
+        boundary_residual, square.boundary_grid(n + 1), weight=BOUNDARY_WEIGHT
+    )
+    loss = interior + boundary
+    model = eqx.nn.MLP(2, "scalar", width, 2, activation=jnp.tanh, key=jax.random.key(0))
+    error = ng.RelativeL2Error(u_star, square.grid(100))
+    return model, loss, error
+
+
+def auto_choice(problem):
+    """What `AutoGram()` would use for this problem (the tangent map's shape only)."""
+    import ngflow as ng
+
+    flat = ng.FlatModel(problem.model)
+    tm = problem.metric.linearise(problem, flat, flat.theta0)
+    return type(ng.AutoGram().select(tm)).__name__
+
+
+def gram_for(solve):
+    import ngflow as ng
+
+    return {
+        "cholesky": ng.Cholesky(1e-6),
+        "woodbury": ng.Woodbury(1e-6),
+        "cg50": ng.CG(max_steps=50),
+        "auto": ng.AutoGram(),
+    }[solve]
+
+
+def run_ngd(model, loss, solve, budget):
+    import ngflow as ng
+
+    method = ng.NaturalGradient(gram_for(solve))
+    names = ("successful", "nonfinite", "singular", "search_failed")
+
+    def call(m, steps):
+        sol = ng.solve(ng.Problem(m, loss, ng.Energy()), method, steps=steps, throw=False,
+                       progress=False)  # fmt: skip
+        status = next(n for n in names if sol.result == getattr(ng.RESULTS, n))
+        return sol, status
+
+    t0 = time.perf_counter()
+    call(model, 1)  # compile (+ one step), thrown away
+    first = time.perf_counter() - t0
+    # Budget loop from the initial model, one step per call at first; if a step is
+    # cheap, switch to chunks of about TARGET_CHUNK_S (that compiles once more, on a
+    # call whose time is not counted and whose result is discarded).
+    m, steps, spent, per_step, stats, status = model, 0, 0.0, [], {}, "successful"
+    chunk, compile2 = 1, 0.0
+    while spent < budget:
+        t0 = time.perf_counter()
+        sol, status = call(m, chunk)
+        spent += time.perf_counter() - t0
+        took = int(sol.num_steps)
+        steps += took
+        per_step.append(1e3 * sol.wall_time / max(took, 1))
+        for k, v in sol.stats.items():
+            stats.setdefault(k, []).extend(float(x) for x in list(v)[:took])
+        if status != "successful" or took < chunk:
+            break
+        m = sol.model
+        target = max(1, min(200, int(TARGET_CHUNK_S / max(sol.wall_time / chunk, 1e-4))))
+        if chunk == 1 and target > 1:
+            chunk = target
+            t0 = time.perf_counter()
+            call(m, chunk)
+            compile2 = time.perf_counter() - t0
+    if status == "successful" or int(sol.num_steps) > 0:
+        m = sol.model
+    import numpy as np
+
+    return m, dict(
+        first_call_s=first, chunk=chunk, chunk_compile_s=compile2, steps=steps,
+        budget_used_s=spent, ms_per_step=statistics.median(per_step), status=status,
+        final_loss=float(sol.final_loss),
+        stats_median={k: float(np.nanmedian(v)) for k, v in stats.items() if v},
+    )  # fmt: skip
+
+
+def run_adam(model, loss, budget, lr=1e-3):
+    import equinox as eqx
+    import jax
+    import optax
+
+    import ngflow as ng
+
+    params, static = eqx.partition(model, eqx.is_inexact_array)
+    problem = ng.Problem(model, loss, ng.Energy())
+    opt = optax.adam(lr)
+
+    def loss_fn(p):
+        return problem.loss(eqx.combine(p, static))
+
+    def make(k):
+        @jax.jit
+        def run(p, s):
+            def body(carry, _):
+                p, s = carry
+                value, g = jax.value_and_grad(loss_fn)(p)
+                u, s = opt.update(g, s, p)
+                return (optax.apply_updates(p, u), s), value
+
+            (p, s), values = jax.lax.scan(body, (p, s), None, length=k)
+            return p, s, values[-1]
+
+        return run
+
+    state0 = opt.init(params)
+    step1 = make(1)
+    t0 = time.perf_counter()
+    jax.block_until_ready(step1(params, state0))
+    first = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    jax.block_until_ready(step1(params, state0))
+    one = time.perf_counter() - t0
+    chunk = max(1, min(1000, int(TARGET_CHUNK_S / max(one, 1e-5))))
+    run = make(chunk)
+    t0 = time.perf_counter()
+    jax.block_until_ready(run(params, state0))
+    compile2 = time.perf_counter() - t0
+    p, s, steps, spent, per_step, value = params, state0, 0, 0.0, [], float("nan")
+    while spent < budget:
+        t0 = time.perf_counter()
+        p, s, v = jax.block_until_ready(run(p, s))
+        dt = time.perf_counter() - t0
+        spent += dt
+        steps += chunk
+        per_step.append(1e3 * dt / chunk)
+        value = float(v)
+    return eqx.combine(p, static), dict(
+        first_call_s=first, chunk=chunk, chunk_compile_s=compile2, steps=steps,
+        budget_used_s=spent, ms_per_step=statistics.median(per_step),
+        status="successful" if value == value else "nonfinite",
+        final_loss=float(problem.loss(eqx.combine(p, static))), stats_median={},
+    )  # fmt: skip
+
+
+def worker(spec):
+    import jax
+
+    import ngflow as ng
+
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    model, loss, error = build(spec["width"], spec["n"])
+    problem = ng.Problem(model, loss, ng.Energy())
+    out = dict(
+        auto=auto_choice(problem), loss0=float(problem.loss(model)),
+        error0=float(error(model)), rss_after_import_gb=rss0,
+    )  # fmt: skip
+    if spec["solve"] == "adam":
+        final, res = run_adam(model, loss, spec["budget"])
+    else:
+        final, res = run_ngd(model, loss, spec["solve"], spec["budget"])
+    out.update(res, error=float(error(final)), jax_version=jax.__version__)
+    out["peak_rss_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    print("RESULT " + json.dumps(out), flush=True)
+
+
+# ---------------------------------------------------------------- driver
+
+
+def skip_reason(solve, n, p, auto, dense_gb):
+    e_gb, g_gb = n * p * 8 / 1e9, p * p * 8 / 1e9
+    dense = {"cholesky", "woodbury"} | ({"auto"} if auto in ("Pinv", "Woodbury") else set())
+    if solve == "woodbury" and n >= p:
+        return f"N={n} >= p={p}: Woodbury is for N < p"
+    if solve in dense and e_gb > dense_gb:
+        return f"dense E {n}x{p} = {e_gb:.1f} GB > {dense_gb:g} GB"
+    if solve == "cholesky" and g_gb > dense_gb:
+        return f"G {p}x{p} = {g_gb:.1f} GB > {dense_gb:g} GB"
+    return None
+
+
+def auto_rule(n, p, limit=50_000_000):
+    """`ng.AutoGram().select` by shape (the worker records the real choice)."""
+    if n * p <= limit:
+        return "Pinv"
+    if n < p and n * n <= limit:
+        return "Woodbury"
+    return "CG"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="2 small cells, 5 s budget")
+    parser.add_argument("--budget", type=float, default=None, help="seconds per cell (60)")
+    parser.add_argument("--cells", nargs="*", help="SIZE:N, e.g. 1k:1k 10k:4k 100k:16k")
+    parser.add_argument("--solves", nargs="*", choices=SOLVES, default=list(SOLVES))
+    parser.add_argument("--dense-gb", type=float, default=8.0)
+    parser.add_argument("--mem-limit-gb", type=float, default=16.0)
+    parser.add_argument("--timeout", type=float, default=900.0, help="seconds per run")
+    parser.add_argument("--out", help="also write the JSON lines to this file")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        limit = int(json.loads(args.worker)["mem_limit_gb"] * 2**30)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        return worker(json.loads(args.worker))
+
+    budget = args.budget if args.budget is not None else (5.0 if args.quick else 60.0)
+    cells = [(s, m) for s in WIDTHS for m in GRIDS]
+    only = {}  # cell -> solves run there
+    if args.quick and not args.cells:
+        cells = [("1k", "1k"), ("10k", "1k")]
+        only = {("1k", "1k"): ("cholesky", "adam"),  # Pinv 0.5 s, CG 0.3 s per step there
+                ("10k", "1k"): ("woodbury", "adam")}  # Cholesky/CG there: 2-20 s per step
+    if args.cells:
+        cells = [tuple(c.split(":")) for c in args.cells]
+    start = time.perf_counter()
+    print(f"budget {budget:g} s per run; {platform.platform()}; {os.cpu_count()} CPUs; "
+          f"{datetime.datetime.now().isoformat(timespec='seconds')}", flush=True)  # fmt: skip
+    rows = []
+    for size, npts in cells:
+        w, n = WIDTHS[size], GRIDS[npts]
+        p, nn = n_params(w), n_points(n)
+        auto = auto_rule(nn, p)
+        for solve in [s for s in args.solves if s in only.get((size, npts), SOLVES)]:
+            row = dict(size=size, width=w, p=p, N=nn, grid=n, solve=solve, auto=auto,
+                       budget_s=budget)  # fmt: skip
+            if solve == "auto" and auto != "Pinv":  # only Pinv has no forced row
+                row["skipped"] = {
+                    "Woodbury": "AutoGram selects Woodbury() (damping 1e-10): see woodbury",
+                    "CG": "AutoGram selects CG() (max_steps=min(p,100)): see cg50",
+                }[auto]
+            else:
+                reason = skip_reason(solve, nn, p, auto, args.dense_gb)
+                if reason:
+                    row["skipped"] = reason
+            if "skipped" not in row:
+                spec = dict(width=w, n=n, solve=solve, budget=budget,
+                            mem_limit_gb=args.mem_limit_gb)  # fmt: skip
+                t0 = time.perf_counter()
+                try:
+                    proc = subprocess.run(
+                        [sys.executable, os.path.abspath(__file__), "--worker",
+                         json.dumps(spec)], capture_output=True, text=True,
+                        timeout=args.timeout,
+                    )  # fmt: skip
+                    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
+                    if lines:
+                        row.update(json.loads(lines[-1][7:]))
+                    else:
+                        tail = (proc.stderr.strip().splitlines() or ["?"])[-1]
+                        row["failed"] = f"exit {proc.returncode}: {tail[:200]}"
+                except subprocess.TimeoutExpired:
+                    row["failed"] = f"timeout after {args.timeout:g} s"
+                row["run_s"] = time.perf_counter() - t0
+            rows.append(row)
+            print(line(row), flush=True)
+
+    print("\n" + header() + "\n" + "-" * len(header()))
+    for row in rows:
+        print(line(row))
+    lines = [json.dumps(row) for row in rows]
+    if args.out:
+        with open(args.out, "w") as fh:
+            fh.write("\n".join(lines) + "\n")
+    print(f"\ntotal time {time.perf_counter() - start:.1f} s")
+
+
+def header():
+    return (f"{'size':>5} {'p':>7} {'N':>6} {'solve':<9} {'auto':<9} {'ms/step':>9} "
+            f"{'steps':>6} {'rel L2':>8} {'err0':>7} {'peak GB':>7} {'1st s':>6}"
+            "  notes")  # fmt: skip
+
+
+def line(r):
+    head = f"{r['size']:>5} {r['p']:>7} {r['N']:>6} {r['solve']:<9} {r['auto']:<9} "
+    if "skipped" in r or "failed" in r:
+        return head + "SKIPPED: " + r["skipped"] if "skipped" in r else head + "FAILED: " + r[
+            "failed"]
+    notes = []
+    if r["status"] != "successful":
+        notes.append(r["status"])
+    for k in ("cg_steps", "solve_residual", "step_size"):
+        if k in r["stats_median"]:
+            notes.append(f"{k}={r['stats_median'][k]:.3g}")
+    return head + (f"{r['ms_per_step']:>9.1f} {r['steps']:>6} {r['error']:>8.2e} "
+                   f"{r['error0']:>7.2g} {r['peak_rss_gb']:>7.2f} {r['first_call_s']:>6.1f}  "
+                   + " ".join(notes))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
