@@ -44,12 +44,20 @@ class AbstractBlock(eqx.Module):
         """`(value, jacobian)`; blocks that can share the work override this."""
         return self.value(model_at(theta)), self.jacobian(model_at, theta)
 
-    def gram(self, model_at, theta, chunk: int):
-        """$(E_b^\\top E_b, E_b^\\top\\Phi_b)$. Point blocks accumulate them over chunks of
-        `chunk` points, so $E_b$ is never formed whole; the default forms it."""
+    def scan_rows(self, model_at, theta, chunk: int, fn, carry):
+        """Fold `fn(carry, values, jac) -> (carry, y)` over the rows of this block.
+
+        Point blocks call `fn` on chunks of `chunk` points (`lax.scan`), so their
+        Jacobian is never formed whole; other blocks call it once on all their rows.
+        Returns the final carry and the `y`s concatenated along their first axis (one
+        row of `y` per row of $\\Phi_b$; `y` may be `None`)."""
         del chunk
         value, jac = self.value_and_jacobian(model_at, theta)
-        return jac.T @ jac, jac.T @ value
+        return fn(carry, value, jac)
+
+
+def _gram_step(acc, value, jac):
+    return (acc[0] + jac.T @ jac, acc[1] + jac.T @ value), None
 
 
 class PointBlock(AbstractBlock):
@@ -85,14 +93,15 @@ class PointBlock(AbstractBlock):
             (self.scale[:, None, None] * jac).reshape(-1, p),
         )
 
-    def gram(self, model_at, theta, chunk):
-        """$E^\\top E$ and $E^\\top\\Phi$ summed over chunks of `chunk` points (`lax.scan`):
-        peak memory is that of one chunk's rows, `chunk` × outputs × p, plus $p^2$."""
+    def scan_rows(self, model_at, theta, chunk, fn, carry):
+        """`fn` on chunks of `chunk` points (`lax.scan`): peak memory is that of one
+        chunk's rows, `chunk` × outputs × p. The last chunk is padded with copies of the
+        first point at scale 0 (zero rows), whose `y` rows are dropped."""
         n = self.points.shape[0]
         chunks = -(-n // chunk)
         pad = chunks * chunk - n
 
-        def split(x):  # (n, ...) -> (chunks, chunk, ...); padded rows get scale 0
+        def split(x):  # (n, ...) -> (chunks, chunk, ...)
             x = jnp.concatenate([x, jnp.repeat(x[:1], pad, axis=0)]) if pad else x
             return x.reshape(chunks, chunk, *x.shape[1:])
 
@@ -102,16 +111,16 @@ class PointBlock(AbstractBlock):
             jax.tree.map(split, self.data),
             scale.reshape(chunks, chunk),
         )
-        p = theta.shape[0]
 
         def body(acc, part):
             points, data, scale = part
             block = PointBlock(self.fn, points, data, scale)
-            value, jac = block.value_and_jacobian(model_at, theta)
-            return (acc[0] + jac.T @ jac, acc[1] + jac.T @ value), None
+            return fn(acc, *block.value_and_jacobian(model_at, theta))
 
-        zero = (jnp.zeros((p, p), theta.dtype), jnp.zeros(p, theta.dtype))
-        return jax.lax.scan(body, zero, parts)[0]
+        carry, ys = jax.lax.scan(body, carry, parts)
+        # a chunk's y has chunk × (outputs per point) rows; keep those of the n real points
+        ys = jax.tree.map(lambda y: y.reshape(-1, *y.shape[2:])[: n * (y.shape[1] // chunk)], ys)
+        return carry, ys
 
 
 class ModelBlock(AbstractBlock):
@@ -157,11 +166,11 @@ class MappedBlock(AbstractBlock):
         value, jac = self.inner.value_and_jacobian(model_at, theta)
         return self._apply(value), self._apply(jac)
 
-    def gram(self, model_at, theta, chunk):
+    def scan_rows(self, model_at, theta, chunk, fn, carry):
         if jnp.ndim(self.map) == 0:  # a scale: chunk the inner block
-            g, b = self.inner.gram(model_at, theta, chunk)
-            return self.map**2 * g, self.map**2 * b
-        return super().gram(model_at, theta, chunk)
+            scaled = lambda acc, value, jac: fn(acc, self.map * value, self.map * jac)
+            return self.inner.scan_rows(model_at, theta, chunk, scaled, carry)
+        return super().scan_rows(model_at, theta, chunk, fn, carry)
 
 
 class Features(eqx.Module):
@@ -183,11 +192,37 @@ class Features(eqx.Module):
             jnp.concatenate([j for _, j in parts]),
         )
 
+    def scan_rows(self, model_at, theta, chunk: int, fn, carry):
+        """`AbstractBlock.scan_rows` over every block in turn (the carry threads through
+        them; the `y`s are concatenated in row order)."""
+        ys = []
+        for b in self.blocks:
+            carry, y = b.scan_rows(model_at, theta, chunk, fn, carry)
+            ys.append(y)
+        if all(y is None for y in ys):
+            return carry, None
+        return carry, jax.tree.map(lambda *y: jnp.concatenate(y), *ys)
+
     def gram(self, model_at, theta, chunk: int):
-        """$(E^\\top E, E^\\top\\Phi)$ summed over blocks, point blocks in chunks of `chunk`
-        points (see `PointBlock.gram`)."""
-        parts = [b.gram(model_at, theta, chunk) for b in self.blocks]
-        return sum(g for g, _ in parts), sum(b for _, b in parts)
+        """$(E^\\top E, E^\\top\\Phi)$ accumulated over chunks of `chunk` points:
+        $E$ is never formed whole (memory $p^2$ plus one chunk's rows)."""
+        p = theta.shape[0]
+        zero = (jnp.zeros((p, p), theta.dtype), jnp.zeros(p, theta.dtype))
+        return self.scan_rows(model_at, theta, chunk, _gram_step, zero)[0]
+
+    def sample_gram(self, model_at, theta, chunk: int):
+        """$(K, \\Phi)$ with $K = EE^\\top$ ($N\\times N$) built block by block from
+        chunks of `chunk` points: for each chunk $a$ the row block $E_aE^\\top$ is
+        $\\sum_b E_aE_b^\\top$ over chunks $b$, whose rows are recomputed. Memory: $N^2$
+        plus two chunks' rows; the Jacobian is computed about $N/$`chunk` times over."""
+
+        def outer(_, value_a, jac_a):
+            inner = lambda __, ___, jac_b: (None, jac_b @ jac_a.T)
+            columns = self.scan_rows(model_at, theta, chunk, inner, None)[1]  # E E_aᵀ
+            return None, (value_a, columns.T)
+
+        values, k = self.scan_rows(model_at, theta, chunk, outer, None)[1]
+        return k, values
 
     def scaled(self, factor) -> "Features":
         return Features(tuple(MappedBlock(factor, b) for b in self.blocks))

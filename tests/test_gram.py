@@ -218,6 +218,25 @@ def test_chunked_gram_is_the_gram_of_the_tangent_map(chunk):
         scale = jnp.abs(e.T @ e).max()
         np.testing.assert_allclose(g, e.T @ e, atol=1e-13 * scale, err_msg=name)
         np.testing.assert_allclose(b, e.T @ values, atol=1e-13 * scale, err_msg=name)
+        sample = jax.jit(lambda t, pr=problem, fl=flat: pr.metric.linearise(pr, fl, t).sample_gram(chunk))
+        k, phi = sample(flat.theta0)
+        np.testing.assert_allclose(k, e @ e.T, atol=1e-13 * scale, err_msg=name)
+        np.testing.assert_allclose(phi, values, atol=1e-14, err_msg=name)
+
+
+def _largest_array(fn, *args):
+    """The most entries of any array in the jaxpr of `fn` (sub-jaxprs included)."""
+    jaxpr = jax.make_jaxpr(fn)(*args)
+    sizes = []
+
+    def walk(jp):
+        for eqn in jp.eqns:
+            sizes.extend(int(np.prod(v.aval.shape)) for v in eqn.outvars)
+            for sub in jax.extend.core.jaxprs_in_params(eqn.params):
+                walk(sub)
+
+    walk(jaxpr.jaxpr)
+    return max(sizes)
 
 
 def test_chunked_cholesky_never_forms_the_tangent_map():
@@ -231,17 +250,7 @@ def test_chunked_cholesky_never_forms_the_tangent_map():
         return ng.NaturalGradient(gram, ng.Constant(0.5)).step(problem, flat, theta, None)
 
     def largest(gram):
-        jaxpr = jax.make_jaxpr(lambda t: step(gram, t))(flat.theta0)
-        sizes = []
-
-        def walk(jp):
-            for eqn in jp.eqns:
-                sizes.extend(int(np.prod(v.aval.shape)) for v in eqn.outvars)
-                for sub in jax.extend.core.jaxprs_in_params(eqn.params):
-                    walk(sub)
-
-        walk(jaxpr.jaxpr)
-        return max(sizes)
+        return _largest_array(lambda t: step(gram, t), flat.theta0)
 
     assert largest(ng.Cholesky(1e-6)) >= n * p  # the dense path holds E (N × p)
     assert largest(ng.Cholesky(1e-6, chunk=16)) < n * p / 4  # chunk rows and G only
@@ -252,6 +261,32 @@ def test_chunked_cholesky_never_forms_the_tangent_map():
     np.testing.assert_allclose(chunked, dense, rtol=1e-7)
     with pytest.raises(ValueError, match="chunk"):
         ng.Cholesky(chunk=0)
+
+
+@pytest.mark.parametrize("residual", [True, False])
+def test_chunked_woodbury_never_forms_the_tangent_map(residual):
+    # Wide E (N = 40 < p = 221): the sample-space solve, K = EEᵀ from chunks of points.
+    pts = jax.random.uniform(jax.random.key(0), (40, 2))
+    model = eqx.nn.MLP(2, "scalar", 12, 2, activation=jnp.tanh, key=jax.random.key(1))
+    metric = ng.GaussNewton() if residual else ng.L2(pts)  # L2: no residual, ∇L first
+    problem = ng.Problem(model, ng.LeastSquares(target_2d, pts), metric)
+    flat = ng.FlatModel(problem.model)
+    n, p = 40, flat.theta0.shape[0]
+    assert n < p
+
+    def step(gram, theta):
+        return ng.NaturalGradient(gram, ng.Constant(0.5)).step(problem, flat, theta, None)
+
+    assert _largest_array(lambda t: step(ng.Woodbury(1e-6), t), flat.theta0) >= n * p
+    assert _largest_array(lambda t: step(ng.Woodbury(1e-6, chunk=4), t), flat.theta0) < n * p / 4
+    dense, _, dense_info = step(ng.Woodbury(1e-4), flat.theta0)
+    chunked, _, chunked_info = step(ng.Woodbury(1e-4, chunk=7), flat.theta0)  # 7 ∤ 40
+    # Equal up to rounding (K summed in another order; E applied by jvp/vjp).
+    np.testing.assert_allclose(chunked, dense, rtol=1e-7, atol=1e-9)  # |θ| ~ 1
+    for key in ("damping", "solve_residual"):
+        np.testing.assert_allclose(chunked_info.stats[key], dense_info.stats[key], rtol=1e-5, atol=1e-12)
+    with pytest.raises(ValueError, match="chunk"):
+        ng.Woodbury(chunk=-1)
 
 
 def test_auto_gram_chooses_by_size_and_records_why():

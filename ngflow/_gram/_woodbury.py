@@ -29,17 +29,38 @@ class Woodbury(AbstractGramSolver):
     - `relative`: if `True` (default), $\\lambda$ is `damping` $\\cdot\\operatorname{tr}(G)/p$,
         the same $\\lambda$ as [`ngflow.Cholesky`][] with the same arguments; if `False`,
         $\\lambda$ is `damping`.
+    - `chunk`: build $K$ from chunks of this many points and apply $E^\\top$ by a `vjp`
+        ($E$ by a `jvp`), so the $N\\times p$ tangent map is never held: memory $N^2$ plus
+        two chunks' rows. Each chunk's Jacobian is recomputed once per chunk, about
+        $N/$`chunk` times in all (default `None`: form $E$, then $K$).
+
+    ```python
+    ng.NaturalGradient(ng.Woodbury(1e-6, chunk=256))  # p = 100k, N = 4k: K, never E
+    ```
     """
 
     needs_tangent_map: ClassVar[bool] = True
     damping: Float[Array, ""] = eqx.field(default=1e-10, converter=as_float)
     relative: bool = eqx.field(default=True, static=True)
+    chunk: int | None = eqx.field(default=None, static=True)
+
+    def __check_init__(self):
+        if self.chunk is not None and not (isinstance(self.chunk, int) and self.chunk > 0):
+            raise ValueError(f"Woodbury: `chunk` must be a positive int, got {self.chunk!r}.")
+
+    def uses_dense(self, metric):
+        return self.chunk is None
 
     def solve(self, metric, gradient):
         self.check(metric)
-        e = metric.matrix
-        n, p = e.shape
-        k = e @ e.T
+        n, p = metric.shape
+        if self.chunk is None:
+            e = metric.matrix
+            k = e @ e.T
+            e_mv, e_rmv = (lambda v: e @ v), (lambda w: e.T @ w)
+        else:
+            k = metric.sample_gram(self.chunk)[0]
+            e_mv, e_rmv = metric.matvec, metric.rmatvec
         lam = self.damping * (jnp.trace(k) / p if self.relative else 1.0)
         op = lx.MatrixLinearOperator(
             k + lam * jnp.eye(n, dtype=k.dtype), lx.positive_semidefinite_tag
@@ -50,8 +71,8 @@ class Woodbury(AbstractGramSolver):
         if metric.residual is not None:
             sol = solve(metric.residual)
         else:
-            sol = solve(solve(e @ gradient).value)
-        h = e.T @ sol.value
+            sol = solve(solve(e_mv(gradient)).value)
+        h = e_rmv(sol.value)
         stats = {
             "damping": lam,
             "cond": cholesky_cond(state[0]),

@@ -130,9 +130,23 @@ class TangentMap:
             self.__dict__[key] = self._features.gram(self._model_at, self.theta, chunk)
         return self.__dict__[key]
 
+    def sample_gram(self, chunk: int) -> tuple[Float[Array, "N N"], Float[Array, " N"]]:
+        """$(K, \\Phi)$ with $K = EE^\\top$ built from chunks of `chunk` points (see
+        `Features.sample_gram`): $E$ ($N\\times p$) is never held whole."""
+        if "matrix" in self.__dict__ or self._features is None:
+            e = self.matrix
+            return e @ e.T, self.values
+        key = ("sample_gram", chunk)
+        if key not in self.__dict__:
+            k, values = self._features.sample_gram(self._model_at, self.theta, chunk)
+            self.__dict__[key] = (k, values)
+            self.__dict__.setdefault("values", values)
+        return self.__dict__[key]
+
     def gram_mv(self, v: Float[Array, " p"]) -> Float[Array, " p"]:
-        """$Gv = E^\\top(Ev)$ with the dense $E$."""
-        return self.matrix.T @ (self.matrix @ v)
+        """$Gv = E^\\top(Ev)$: with the dense $E$ if it is formed, else by a `jvp` and a
+        `vjp`."""
+        return self.rmatvec(self.matvec(v))
 
     def values_at(self, theta: Float[Array, " p"]) -> Float[Array, " N"]:
         """$\\Phi$ at other parameters, on the same points (e.g. the previous iterate
@@ -148,6 +162,12 @@ class TangentMap:
         self._need_features("tangent_at")
         return jax.jvp(self._value_at, (theta,), (v,))[1]
 
+    def matvec(self, v: Float[Array, " p"]) -> Float[Array, " N"]:
+        """$E v$ (dense if $E$ is formed, else a `jvp`)."""
+        if "matrix" in self.__dict__ or self._features is None:
+            return self.matrix @ v
+        return self.tangent_at(self.theta, v)
+
     def rmatvec(self, w: Float[Array, " N"]) -> Float[Array, " p"]:
         """$E^\\top w$ (dense if $E$ is formed, else a `vjp`)."""
         if "matrix" in self.__dict__ or self._features is None:
@@ -159,7 +179,7 @@ class TangentMap:
         returns $E^+ g$, the coefficients of the projection of $g$ on the tangent space."""
         out = TangentMap(self._features, self._model_at, self.theta, residual=residual)
         for key, value in self.__dict__.items():  # E, Φ and chunked Grams already computed
-            if key in ("matrix", "values") or (isinstance(key, tuple) and key[0] == "chunked_gram"):
+            if key in ("matrix", "values") or isinstance(key, tuple):  # chunked G or K
                 out.__dict__[key] = value
         return out
 
