@@ -296,8 +296,8 @@ def test_auto_gram_chooses_by_size_and_records_why():
     n, p = 300, ng.FlatModel(model).theta0.shape[0]
     expected = {
         n * p: (0, ng.Pinv()),  # E fits
-        p * p: (2, ng.Cholesky(1e-8, chunk=max(1, p * p // (8 * p)))),  # G fits, E does not
-        1000: (3, ng.CG()),  # nothing fits (and N > p: no sample space): matrix-free
+        p * p: (3, ng.Cholesky(1e-8, chunk=max(1, p * p // (8 * p)))),  # G fits, E does not
+        1000: (4, ng.CG()),  # nothing fits (and N > p: no sample space): matrix-free
     }
     for limit, (index, solver) in expected.items():
         auto = ng.AutoGram(dense_limit=limit)
@@ -305,8 +305,21 @@ def test_auto_gram_chooses_by_size_and_records_why():
         ref = ng.solve(problem, ng.NaturalGradient(solver, ng.Constant(0.1)), steps=2)
         assert np.all(np.asarray(sol.stats["auto_choice"]) == index), limit
         np.testing.assert_allclose(sol.final_loss, ref.final_loss, rtol=1e-12)
-    assert "Cholesky" in ng.AutoGram.CHOICES[2] and len(ng.AutoGram.CHOICES) == 4
-    # Sample space when N < p and N² fits but N·p does not.
+        assert type(solver).__name__ in auto.describe(n=n, p=p)
+    assert "Cholesky" in ng.AutoGram.CHOICES[3] and len(ng.AutoGram.CHOICES) == 5
+    # Wide E (N = 20 < p): Pinv while small, then sample space, dense or chunked.
     wide = ng.Problem(model, ng.LeastSquares(target_2d, pts[:20]), ng.L2(pts[:20]))
-    sol = ng.solve(wide, ng.NaturalGradient(ng.AutoGram(dense_limit=400), ng.Constant(0.1)), steps=1)
-    assert int(sol.stats["auto_choice"][0]) == 1
+    for auto, index, solver in [
+        (ng.AutoGram(dense_limit=10_000), 0, ng.Pinv()),
+        (ng.AutoGram(dense_limit=10_000, pinv_limit=100), 1, ng.Woodbury()),
+        (ng.AutoGram(dense_limit=400), 2, ng.Woodbury(chunk=1)),
+    ]:
+        sol = ng.solve(wide, ng.NaturalGradient(auto, ng.Constant(0.1)), steps=2)
+        ref = ng.solve(wide, ng.NaturalGradient(solver, ng.Constant(0.1)), steps=2)
+        assert np.all(np.asarray(sol.stats["auto_choice"]) == index), index
+        np.testing.assert_allclose(sol.final_loss, ref.final_loss, rtol=1e-9)
+    # Without dense_limit, L is a share of the memory available: a tiny share leaves CG.
+    flat = ng.FlatModel(model)
+    tangent = problem.metric.linearise(problem, flat, flat.theta0)
+    assert isinstance(ng.AutoGram(memory_fraction=1e-15).select(tangent), ng.CG)
+    assert ng.AutoGram(memory_fraction=0.5).limit() > ng.AutoGram(memory_fraction=0.01).limit() > 0

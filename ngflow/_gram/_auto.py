@@ -1,6 +1,8 @@
+import os
 from typing import ClassVar
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 
 from .._metrics import TangentMap
@@ -11,58 +13,133 @@ from ._pinv import Pinv
 from ._woodbury import Woodbury
 
 
+def available_memory() -> int | None:
+    """Bytes the default device can still allocate: `memory_stats()` of an accelerator,
+    else the host's `MemAvailable` (Linux) or free physical pages; `None` if unknown."""
+    try:
+        stats = jax.devices()[0].memory_stats()
+        if stats and "bytes_limit" in stats:
+            return int(stats["bytes_limit"] - stats.get("bytes_in_use", 0))
+    except Exception:  # noqa: BLE001 - a backend without memory_stats
+        pass
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
 class AutoGram(AbstractGramSolver):
-    """Chooses a Gram solve from the shape of the metric (at trace time).
+    """Chooses a Gram solve from the shape $N\\times p$ of the tangent map $E$ and the memory
+    available (at trace time, i.e. once per compilation).
+
+    With $L$ the number of float64 entries it may materialise (`dense_limit`, by default
+    `memory_fraction` of the available memory):
 
     - a matrix metric (Hessian): [`ngflow.Pinv`][] (it may be indefinite or singular);
-    - a tangent map $E$ ($N\\times p$) that fits in memory ($Np\\le$ `dense_limit`):
-      [`ngflow.Pinv`][], the minimum-norm least-squares solve on $E$ by an SVD (of the
-      QR factor when $E$ is tall), for any shape or rank (on the ENGD Poisson problem it
-      converged on 9 of 10 seeds, `QR`'s pivoted truncation on 6);
-    - otherwise, if $N < p$ and $N^2\\le$ `dense_limit`: [`ngflow.Woodbury`][] (sample space);
-    - otherwise, if $p^2\\le$ `dense_limit`: [`ngflow.Cholesky`][]`(1e-8, chunk=...)`, $G$
-      accumulated over chunks of points so that $E$ is never held whole;
-    - otherwise [`ngflow.CG`][] (matrix-free).
+    - $N\\ge p$ (tall $E$):
+        [`ngflow.Pinv`][] if $Np\\le L$ (the minimum-norm least-squares solve on $E$, by an
+        SVD of its QR factor; on the ENGD Poisson problem it converged on 9 of 10 seeds,
+        `QR`'s pivoted truncation on 6); else [`ngflow.Cholesky`][]`(1e-8, chunk=...)` if
+        $p^2\\le L$ ($G$ accumulated over chunks of points, $E$ never held whole); else
+        [`ngflow.CG`][];
+    - $N<p$ (wide $E$): [`ngflow.Pinv`][] if $Np\\le$ `pinv_limit` (small: the SVD is
+        cheap); else the sample-space [`ngflow.Woodbury`][]`()` (an $N\\times N$ system: on
+        Poisson with 10k parameters and 1k points 0.8 s per step against 4.5 s for `Pinv`),
+        with $E$ formed if $Np\\le L$, else with `chunk=...` if $N^2\\le L$ ($K = EE^\\top$
+        from chunks of points); else [`ngflow.CG`][].
 
-    Every step records `auto_choice`, the index into `AutoGram.CHOICES` of the solve taken
-    (with the reason).
+    A chunk holds at most $L/8$ entries of rows of $E$. Every step records `auto_choice`,
+    the index into `AutoGram.CHOICES` of the solve taken (with the reason); `describe`
+    says it with the numbers.
 
     **Arguments:**
 
-    - `dense_limit`: the largest number of matrix entries to materialise
-        (default $5\\cdot10^7$, 400 MB in float64).
+    - `dense_limit`: $L$, the largest number of matrix entries to materialise; `None`
+        (default): `memory_fraction` × the available memory (see `available_memory`) / 8 B,
+        or $5\\cdot10^7$ (400 MB) if that is unknown.
+    - `memory_fraction`: the share of the available memory one matrix may take (0.25).
+    - `pinv_limit`: below this many entries of a wide $E$, `Pinv` rather than `Woodbury`
+        ($10^6$).
+
+    ```python
+    auto = ng.AutoGram()
+    auto.describe(n=4096, p=100_486)  # 'Woodbury(chunk=...): ...'
+    ```
     """
 
     CHOICES: ClassVar[tuple[str, ...]] = (
-        "Pinv: dense E fits (N·p ≤ dense_limit)",
-        "Woodbury: E too large, N < p and N² ≤ dense_limit (sample space)",
-        "Cholesky(chunk): E too large, p² ≤ dense_limit (G accumulated over point chunks)",
-        "CG: neither E, EEᵀ nor G fits (matrix-free)",
+        "Pinv: E fits (N·p ≤ L) and is tall, or small",
+        "Woodbury: wide E (N < p) that fits (N·p ≤ L): sample space, K = EEᵀ",
+        "Woodbury(chunk): wide E too large, K fits (N² ≤ L): K from point chunks",
+        "Cholesky(chunk): tall E too large, G fits (p² ≤ L): G from point chunks",
+        "CG: neither E, K nor G fits (matrix-free)",
     )
     needs_tangent_map: ClassVar[bool] = False
-    dense_limit: int = eqx.field(default=50_000_000, static=True)
+    dense_limit: int | None = eqx.field(default=None, static=True)
+    memory_fraction: float = eqx.field(default=0.25, static=True)
+    pinv_limit: int = eqx.field(default=1_000_000, static=True)
 
-    def _choice(self, metric) -> tuple[int, AbstractGramSolver]:
+    def limit(self) -> int:
+        """$L$: `dense_limit`, or the share of the available memory, in float64 entries."""
+        if self.dense_limit is not None:
+            return int(self.dense_limit)
+        free = available_memory()
+        if free is None:
+            return 50_000_000
+        return max(1, int(self.memory_fraction * free) // 8)
+
+    def _choice(self, n, p, limit) -> tuple[int, AbstractGramSolver]:
+        chunk = lambda width: int(min(max(1, limit // (8 * width)), n))
+        if n >= p:
+            if n * p <= limit:
+                return 0, Pinv()
+            if p * p <= limit:
+                return 3, Cholesky(1e-8, chunk=chunk(p))
+            return 4, CG()
+        if n * p <= min(limit, self.pinv_limit):
+            return 0, Pinv()
+        if n * p <= limit:
+            return 1, Woodbury()
+        if n * n <= limit:
+            return 2, Woodbury(chunk=chunk(p))
+        return 4, CG()
+
+    def _for(self, metric) -> tuple[int, AbstractGramSolver]:
         if not isinstance(metric, TangentMap):
             return 0, Pinv()
-        n, p = metric.shape
-        if n * p <= self.dense_limit:
-            return 0, Pinv()
-        if n < p and n * n <= self.dense_limit:
-            return 1, Woodbury()
-        if p * p <= self.dense_limit:
-            chunk = max(1, self.dense_limit // (8 * p))  # a chunk's rows: ≤ 1/8 of the limit
-            return 2, Cholesky(1e-8, chunk=int(min(chunk, n)))
-        return 3, CG()
+        return self._choice(*metric.shape, self.limit())
 
     def select(self, metric) -> AbstractGramSolver:
         """The solve this would use for `metric`."""
-        return self._choice(metric)[1]
+        return self._for(metric)[1]
+
+    def describe(self, metric=None, *, n: int | None = None, p: int | None = None) -> str:
+        """The choice for a tangent map (or for the shape `n`, `p`), with the reason."""
+        if metric is not None:
+            if not isinstance(metric, TangentMap):
+                return "Pinv: a matrix metric (Hessian)"
+            n, p = metric.shape
+        limit = self.limit()
+        index, solver = self._choice(n, p, limit)
+        name = type(solver).__name__
+        if getattr(solver, "chunk", None) is not None:
+            name += f"(chunk={solver.chunk})"
+        return (
+            f"{name}: {self.CHOICES[index]} (N={n}, p={p}, L={limit:.3g} entries"
+            f" = {8 * limit / 2**30:.3g} GiB)"
+        )
 
     def uses_dense(self, metric):
         return self.select(metric).uses_dense(metric)
 
     def solve(self, metric, gradient):
-        index, solver = self._choice(metric)
+        index, solver = self._for(metric)
         h, stats, ok = solver.solve(metric, gradient)
         return h, {**stats, "auto_choice": jnp.asarray(index)}, ok
