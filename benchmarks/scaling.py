@@ -50,7 +50,10 @@ import time  # noqa: E402
 
 WIDTHS = {"1k": 30, "10k": 98, "100k": 315}  # hidden width; depth 2
 GRIDS = {"1k": 30, "4k": 62, "16k": 126}  # interior n×n; N = n² + 4(n+1)
-SOLVES = ("cholesky", "woodbury", "cg50", "auto", "adam")
+SOLVES = ("auto", "woodbury", "cholesky", "cg50", "pcg", "adam")
+DEFAULT_SOLVES = ("auto", "pcg", "adam")
+BUDGETS = {"1k": 60.0, "10k": 60.0, "100k": 180.0}  # seconds per run, by network size
+CHUNK = 256  # points per chunk for the chunked Woodbury/Cholesky rows
 BOUNDARY_WEIGHT = 100.0
 TARGET_CHUNK_S = 2.0  # chunk length aimed at (fewer Python round trips)
 
@@ -107,21 +110,28 @@ def build(width, n):
 
 
 def auto_choice(problem):
-    """What `AutoGram()` would use for this problem (the tangent map's shape only)."""
+    """What `AutoGram()` uses for this problem, with the reason and the numbers."""
     import ngflow as ng
 
     flat = ng.FlatModel(problem.model)
     tm = problem.metric.linearise(problem, flat, flat.theta0)
-    return type(ng.AutoGram().select(tm)).__name__
+    return ng.AutoGram().describe(tm)
+
+
+def PCG():  # noqa: N802 - the preconditioned CG row
+    import ngflow as ng
+
+    return ng.CG(max_steps=50)
 
 
 def gram_for(solve):
     import ngflow as ng
 
     return {
-        "cholesky": ng.Cholesky(1e-6),
-        "woodbury": ng.Woodbury(1e-6),
+        "cholesky": ng.Cholesky(1e-6, chunk=CHUNK),
+        "woodbury": ng.Woodbury(1e-6, chunk=CHUNK),
         "cg50": ng.CG(max_steps=50),
+        "pcg": PCG(),
         "auto": ng.AutoGram(),
     }[solve]
 
@@ -243,7 +253,7 @@ def worker(spec):
     model, loss, error = build(spec["width"], spec["n"])
     problem = ng.Problem(model, loss, ng.Energy())
     out = dict(
-        auto=auto_choice(problem), loss0=float(problem.loss(model)),
+        auto_describe=auto_choice(problem), loss0=float(problem.loss(model)),
         error0=float(error(model)), rss_after_import_gb=rss0,
     )  # fmt: skip
     if spec["solve"] == "adam":
@@ -258,33 +268,56 @@ def worker(spec):
 # ---------------------------------------------------------------- driver
 
 
-def skip_reason(solve, n, p, auto, dense_gb):
-    e_gb, g_gb = n * p * 8 / 1e9, p * p * 8 / 1e9
-    dense = {"cholesky", "woodbury"} | ({"auto"} if auto in ("Pinv", "Woodbury") else set())
-    if solve == "woodbury" and n >= p:
+def flops_per_step(solve, n, p):
+    """The dominant flops of one step (what decides if a cell is run at all)."""
+    if solve == "adam":
+        return 0.0
+    if solve == "auto":
+        solve = AUTO_SOLVE.get(auto_name(n, p), "cg50")
+    if solve == "woodbury":
+        return n * n * p  # K = EEᵀ, upper half by symmetry (2N²p/2)
+    if solve == "cholesky":
+        return 2.0 * n * p * p + p**3 / 3
+    if solve == "pinv":
+        return 4.0 * n * p * min(n, p)  # QR + SVD, roughly
+    return 0.0  # CG: matrix-free, cost ~ (2 × iterations) passes over the points
+
+
+def auto_name(n, p):
+    import ngflow as ng
+
+    return ng.AutoGram().describe(n=n, p=p).split(":")[0].split("(")[0]
+
+
+AUTO_SOLVE = {"Woodbury": "woodbury", "Cholesky": "cholesky", "Pinv": "pinv", "CG": "cg50"}
+
+
+def skip_reason(solve, n, p, dense_gb, max_flops):
+    k_gb, g_gb = n * n * 8 / 1e9, p * p * 8 / 1e9
+    kind = AUTO_SOLVE.get(auto_name(n, p)) if solve == "auto" else solve
+    if kind == "woodbury" and n >= p:
         return f"N={n} >= p={p}: Woodbury is for N < p"
-    if solve in dense and e_gb > dense_gb:
-        return f"dense E {n}x{p} = {e_gb:.1f} GB > {dense_gb:g} GB"
-    if solve == "cholesky" and g_gb > dense_gb:
+    if kind == "woodbury" and k_gb > dense_gb:
+        return f"K {n}x{n} = {k_gb:.1f} GB > {dense_gb:g} GB"
+    if kind == "cholesky" and g_gb > dense_gb:
         return f"G {p}x{p} = {g_gb:.1f} GB > {dense_gb:g} GB"
+    flops = flops_per_step(solve, n, p)
+    if flops > max_flops:
+        return (f"{flops:.1e} flops per step ({kind}): ~{flops / 33e9 / 60:.0f} min at "
+                f"the 33 GFlop/s measured for dgemm here, over --max-flops {max_flops:.0e}")
     return None
-
-
-def auto_rule(n, p, limit=50_000_000):
-    """`ng.AutoGram().select` by shape (the worker records the real choice)."""
-    if n * p <= limit:
-        return "Pinv"
-    if n < p and n * n <= limit:
-        return "Woodbury"
-    return "CG"
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="2 small cells, 5 s budget")
-    parser.add_argument("--budget", type=float, default=None, help="seconds per cell (60)")
+    parser.add_argument("--budget", type=float, default=None,
+                        help="seconds per run (default 60, 180 for 100k parameters)")  # fmt: skip
     parser.add_argument("--cells", nargs="*", help="SIZE:N, e.g. 1k:1k 10k:4k 100k:16k")
-    parser.add_argument("--solves", nargs="*", choices=SOLVES, default=list(SOLVES))
+    parser.add_argument("--solves", nargs="*", choices=SOLVES,
+                        help=f"default: {' '.join(DEFAULT_SOLVES)}")  # fmt: skip
+    parser.add_argument("--max-flops", type=float, default=5e12,
+                        help="skip a cell whose step needs more (default 5e12, ~2.5 min)")  # fmt: skip
     parser.add_argument("--dense-gb", type=float, default=8.0)
     parser.add_argument("--mem-limit-gb", type=float, default=16.0)
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds per run")
@@ -296,35 +329,29 @@ def main():
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
         return worker(json.loads(args.worker))
 
-    budget = args.budget if args.budget is not None else (5.0 if args.quick else 60.0)
     cells = [(s, m) for s in WIDTHS for m in GRIDS]
+    solves = args.solves or list(DEFAULT_SOLVES)
     only = {}  # cell -> solves run there
     if args.quick and not args.cells:
         cells = [("1k", "1k"), ("10k", "1k")]
-        only = {("1k", "1k"): ("cholesky", "adam"),  # Pinv 0.5 s, CG 0.3 s per step there
-                ("10k", "1k"): ("woodbury", "adam")}  # Cholesky/CG there: 2-20 s per step
+        only = {("1k", "1k"): ("auto", "adam"), ("10k", "1k"): ("auto", "adam")}
     if args.cells:
         cells = [tuple(c.split(":")) for c in args.cells]
     start = time.perf_counter()
-    print(f"budget {budget:g} s per run; {platform.platform()}; {os.cpu_count()} CPUs; "
+    print(f"{platform.platform()}; {os.cpu_count()} CPUs; "
           f"{datetime.datetime.now().isoformat(timespec='seconds')}", flush=True)  # fmt: skip
     rows = []
     for size, npts in cells:
         w, n = WIDTHS[size], GRIDS[npts]
         p, nn = n_params(w), n_points(n)
-        auto = auto_rule(nn, p)
-        for solve in [s for s in args.solves if s in only.get((size, npts), SOLVES)]:
+        budget = args.budget or (5.0 if args.quick else BUDGETS[size])
+        auto = auto_name(nn, p)
+        for solve in [s for s in solves if s in only.get((size, npts), SOLVES)]:
             row = dict(size=size, width=w, p=p, N=nn, grid=n, solve=solve, auto=auto,
                        budget_s=budget)  # fmt: skip
-            if solve == "auto" and auto != "Pinv":  # only Pinv has no forced row
-                row["skipped"] = {
-                    "Woodbury": "AutoGram selects Woodbury() (damping 1e-10): see woodbury",
-                    "CG": "AutoGram selects CG() (max_steps=min(p,100)): see cg50",
-                }[auto]
-            else:
-                reason = skip_reason(solve, nn, p, auto, args.dense_gb)
-                if reason:
-                    row["skipped"] = reason
+            reason = skip_reason(solve, nn, p, args.dense_gb, args.max_flops)
+            if reason:
+                row["skipped"] = reason
             if "skipped" not in row:
                 spec = dict(width=w, n=n, solve=solve, budget=budget,
                             mem_limit_gb=args.mem_limit_gb)  # fmt: skip
@@ -358,20 +385,21 @@ def main():
 
 
 def header():
-    return (f"{'size':>5} {'p':>7} {'N':>6} {'solve':<9} {'auto':<9} {'ms/step':>9} "
+    return (f"{'size':>5} {'p':>7} {'N':>6} {'solve':<9} {'auto':<9} {'budget':>6} {'ms/step':>9} "
             f"{'steps':>6} {'rel L2':>8} {'err0':>7} {'peak GB':>7} {'1st s':>6}"
             "  notes")  # fmt: skip
 
 
 def line(r):
-    head = f"{r['size']:>5} {r['p']:>7} {r['N']:>6} {r['solve']:<9} {r['auto']:<9} "
+    head = (f"{r['size']:>5} {r['p']:>7} {r['N']:>6} {r['solve']:<9} {r['auto']:<9} "
+            f"{r['budget_s']:>6.0f} ")  # fmt: skip
     if "skipped" in r or "failed" in r:
         return head + "SKIPPED: " + r["skipped"] if "skipped" in r else head + "FAILED: " + r[
             "failed"]
     notes = []
     if r["status"] != "successful":
         notes.append(r["status"])
-    for k in ("cg_steps", "solve_residual", "step_size"):
+    for k in ("auto_choice", "cg_steps", "solve_residual", "step_size"):
         if k in r["stats_median"]:
             notes.append(f"{k}={r['stats_median'][k]:.3g}")
     return head + (f"{r['ms_per_step']:>9.1f} {r['steps']:>6} {r['error']:>8.2e} "

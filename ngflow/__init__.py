@@ -58,6 +58,7 @@ from ._gram import (  # noqa: E402
     CompleteOrthogonalDecomposition as CompleteOrthogonalDecomposition,
     gram_solve as gram_solve,
     Greedy as Greedy,
+    Nystrom as Nystrom,
     OrthogonalGreedy as OrthogonalGreedy,
     Pinv as Pinv,
     QR as QR,

@@ -44,16 +44,18 @@ class AbstractBlock(eqx.Module):
         """`(value, jacobian)`; blocks that can share the work override this."""
         return self.value(model_at(theta)), self.jacobian(model_at, theta)
 
-    def scan_rows(self, model_at, theta, chunk: int, fn, carry):
+    def scan_rows(self, model_at, theta, chunk: int, fn, carry, *, lazy: bool = False):
         """Fold `fn(carry, values, jac) -> (carry, y)` over the rows of this block.
 
         Point blocks call `fn` on chunks of `chunk` points (`lax.scan`), so their
         Jacobian is never formed whole; other blocks call it once on all their rows.
         Returns the final carry and the `y`s concatenated along their first axis (one
-        row of `y` per row of $\\Phi_b$; `y` may be `None`)."""
+        row of `y` per row of $\\Phi_b$; `y` may be `None`). With `lazy=True`, `fn` is
+        called as `fn(carry, rows)` with `rows()` computing `(values, jac)`, so that it
+        can skip the work (e.g. under `lax.cond`)."""
         del chunk
-        value, jac = self.value_and_jacobian(model_at, theta)
-        return fn(carry, value, jac)
+        rows = lambda: self.value_and_jacobian(model_at, theta)
+        return fn(carry, rows) if lazy else fn(carry, *rows())
 
 
 def _gram_step(acc, value, jac):
@@ -93,7 +95,7 @@ class PointBlock(AbstractBlock):
             (self.scale[:, None, None] * jac).reshape(-1, p),
         )
 
-    def scan_rows(self, model_at, theta, chunk, fn, carry):
+    def scan_rows(self, model_at, theta, chunk, fn, carry, *, lazy=False):
         """`fn` on chunks of `chunk` points (`lax.scan`): peak memory is that of one
         chunk's rows, `chunk` × outputs × p. The last chunk is padded with copies of the
         first point at scale 0 (zero rows), whose `y` rows are dropped."""
@@ -115,7 +117,8 @@ class PointBlock(AbstractBlock):
         def body(acc, part):
             points, data, scale = part
             block = PointBlock(self.fn, points, data, scale)
-            return fn(acc, *block.value_and_jacobian(model_at, theta))
+            rows = lambda: block.value_and_jacobian(model_at, theta)
+            return fn(acc, rows) if lazy else fn(acc, *rows())
 
         carry, ys = jax.lax.scan(body, carry, parts)
         # a chunk's y has chunk × (outputs per point) rows; keep those of the n real points
@@ -166,11 +169,22 @@ class MappedBlock(AbstractBlock):
         value, jac = self.inner.value_and_jacobian(model_at, theta)
         return self._apply(value), self._apply(jac)
 
-    def scan_rows(self, model_at, theta, chunk, fn, carry):
-        if jnp.ndim(self.map) == 0:  # a scale: chunk the inner block
+    def scan_rows(self, model_at, theta, chunk, fn, carry, *, lazy=False):
+        if jnp.ndim(self.map) != 0:
+            return super().scan_rows(model_at, theta, chunk, fn, carry, lazy=lazy)
+        # a scale: chunk the inner block
+        if lazy:
+
+            def scaled(acc, rows):
+                def scaled_rows():
+                    value, jac = rows()
+                    return self.map * value, self.map * jac
+
+                return fn(acc, scaled_rows)
+
+        else:
             scaled = lambda acc, value, jac: fn(acc, self.map * value, self.map * jac)
-            return self.inner.scan_rows(model_at, theta, chunk, scaled, carry)
-        return super().scan_rows(model_at, theta, chunk, fn, carry)
+        return self.inner.scan_rows(model_at, theta, chunk, scaled, carry, lazy=lazy)
 
 
 class Features(eqx.Module):
@@ -192,12 +206,12 @@ class Features(eqx.Module):
             jnp.concatenate([j for _, j in parts]),
         )
 
-    def scan_rows(self, model_at, theta, chunk: int, fn, carry):
+    def scan_rows(self, model_at, theta, chunk: int, fn, carry, *, lazy: bool = False):
         """`AbstractBlock.scan_rows` over every block in turn (the carry threads through
         them; the `y`s are concatenated in row order)."""
         ys = []
         for b in self.blocks:
-            carry, y = b.scan_rows(model_at, theta, chunk, fn, carry)
+            carry, y = b.scan_rows(model_at, theta, chunk, fn, carry, lazy=lazy)
             ys.append(y)
         if all(y is None for y in ys):
             return carry, None
@@ -211,18 +225,31 @@ class Features(eqx.Module):
         return self.scan_rows(model_at, theta, chunk, _gram_step, zero)[0]
 
     def sample_gram(self, model_at, theta, chunk: int):
-        """$(K, \\Phi)$ with $K = EE^\\top$ ($N\\times N$) built block by block from
-        chunks of `chunk` points: for each chunk $a$ the row block $E_aE^\\top$ is
-        $\\sum_b E_aE_b^\\top$ over chunks $b$, whose rows are recomputed. Memory: $N^2$
-        plus two chunks' rows; the Jacobian is computed about $N/$`chunk` times over."""
+        """$(K, \\Phi)$ with $K = EE^\\top$ ($N\\times N$) built from chunks of `chunk`
+        points: for each chunk $a$ the blocks $E_bE_a^\\top$ of the chunks $b\\ge a$ (the
+        others are skipped by `lax.cond` and filled in by symmetry), with the rows of
+        $E_b$ recomputed. Memory: $N^2$ plus two chunks' rows; about $N^2p$ flops for the
+        products, and the Jacobian is computed about $N/(2\\,$`chunk`$)$ times over."""
+        dtype = theta.dtype
 
-        def outer(_, value_a, jac_a):
-            inner = lambda __, ___, jac_b: (None, jac_b @ jac_a.T)
-            columns = self.scan_rows(model_at, theta, chunk, inner, None)[1]  # E E_aᵀ
-            return None, (value_a, columns.T)
+        def outer(a, value_jac_a):
+            value_a, jac_a = value_jac_a()
 
-        values, k = self.scan_rows(model_at, theta, chunk, outer, None)[1]
-        return k, values
+            def inner(b, rows_b):
+                shape = jax.eval_shape(rows_b)[1].shape[:1] + jac_a.shape[:1]
+                block = jax.lax.cond(
+                    b >= a,
+                    lambda: (lambda jac_b: jac_b @ jac_a.T)(rows_b()[1]),
+                    lambda: jnp.zeros(shape, dtype),
+                )
+                return b + 1, block
+
+            columns = self.scan_rows(model_at, theta, chunk, inner, 0, lazy=True)[1]
+            return a + 1, (value_a, columns.T, jnp.full(jac_a.shape[0], a))
+
+        values, upper, index = self.scan_rows(model_at, theta, chunk, outer, 0, lazy=True)[1]
+        diagonal = index[:, None] == index[None, :]  # the blocks E_aE_aᵀ, in both halves
+        return upper + upper.T - jnp.where(diagonal, upper, 0.0), values
 
     def scaled(self, factor) -> "Features":
         return Features(tuple(MappedBlock(factor, b) for b in self.blocks))

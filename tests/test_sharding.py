@@ -41,6 +41,8 @@ SCRIPT = textwrap.dedent(
         "Pinv": ng.Pinv(),
         "CG": ng.CG(rtol=1e-13, max_steps=300, damping=1e-4),
         "Woodbury": ng.Woodbury(1e-4),
+        "Cholesky(chunk)": ng.Cholesky(1e-4, chunk=48),
+        "Woodbury(chunk)": ng.Woodbury(1e-4, chunk=48),
     }
     for name, gram in grams.items():
         method = ng.NaturalGradient(gram, ng.LogGrid())
@@ -69,7 +71,7 @@ def test_sharded_points_match_the_single_device_run():
     assert out["devices"] == 4 and out["shards"] == 4
     # The partitioned program reduces across devices (E^T E, E^T r, E E^T, the loss).
     assert out["all_reduce"] > 0
-    for name in ("Cholesky", "Pinv", "CG", "Woodbury"):
+    for name in ("Cholesky", "Pinv", "CG", "Woodbury", "Cholesky(chunk)", "Woodbury(chunk)"):
         # Four steps agree to round-off amplified by the conditioning of the solve
         # (measured 1e-12 to 3e-10); the summation order across devices differs.
         assert out[name]["rel_diff"] < 1e-8, (name, out[name])

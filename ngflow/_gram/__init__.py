@@ -6,5 +6,6 @@ from ._cholesky import Cholesky as Cholesky
 from ._cod import CompleteOrthogonalDecomposition as CompleteOrthogonalDecomposition
 from ._greedy import Greedy as Greedy, OrthogonalGreedy as OrthogonalGreedy
 from ._pinv import Pinv as Pinv
+from ._precondition import Nystrom as Nystrom
 from ._qr import QR as QR
 from ._woodbury import Woodbury as Woodbury
