@@ -1,4 +1,4 @@
-"""How natural gradient in ngflow scales today: ms per step, peak memory, error per budget.
+"""How natural gradient in ngflow scales: ms per step, peak memory, error per wall-clock budget.
 
 Poisson 2D: -Δu = 2π² sin(πx) sin(πy) on [0, 1]², u = 0 on the boundary (u* = sin(πx)
 sin(πy)); `ng.Residual(Δu + f)` on an n×n interior grid plus `ng.Residual(u, weight=100)`
@@ -7,28 +7,39 @@ on the 4(n+1) boundary points, `ng.Energy()` metric, float64. Models
 w = 30 (p = 1 021), 98 (9 997), 315 (100 486). Grids n = 30, 62, 126 give
 N = 1 024, 4 096, 16 384 points.
 
-Per cell (size, N) and solve, one subprocess (so its peak RSS is the cell's):
-`NaturalGradient(gram)` (default `LogGrid()` step rule) for `Cholesky(1e-6)`,
-`Woodbury(1e-6)` (only if N < p), `CG(max_steps=50)`, and `AutoGram()` when it picks a
-solve not already in that list (the row `auto` says what it picks, from
-`AutoGram().select` on the problem's tangent map); and optax Adam(1e-3) on
-`problem.loss`. Each gets the same wall-clock budget (compilation excluded): a first
-call (one step) compiles and is thrown away, then the run restarts from the initial
-model and calls the compiled solve one step at a time, or, once a step is seen to take
-less than 2 s, in chunks of c ≈ 2 s of steps (`ng.solve(..., steps=c)`; that compiles
-once more, in a call that is not counted and whose result is discarded), each call
-continuing from the last model (NaturalGradient with LogGrid carries no state between
-steps), until the budget is spent. Adam is a jitted `lax.scan` of c steps, chunked the
-same way. The call that crosses the budget is finished, so a cell whose step takes
-longer than the budget reports one step. ms/step is the median over calls of
-`Solution.wall_time / steps`. The relative L² error on a 100×100 grid is evaluated after the
-budget, outside it. Peak memory is the subprocess's `ru_maxrss` (it includes ~0.3-0.5 GB
-for Python + jax + XLA). Cells whose dense E (N·p·8 B) or G (p²·8 B) would exceed
-`--dense-gb` (8) are skipped with that reason; children run under an address-space limit
-(`--mem-limit-gb`, 16) so an out-of-memory cell fails alone.
+Per cell (size, N) and solve, one subprocess (so its peak RSS is the cell's). Rows (the
+default set is auto, pcg, adam; `--solves` picks others):
 
-    python benchmarks/scaling.py --quick            # 2 small cells, 5 s budget, < 2 min
-    python benchmarks/scaling.py [--budget 60] [--out runs.jsonl]
+- `auto`: `NaturalGradient()` as a user gets it, i.e. `AutoGram()` (the column `auto` and
+  the JSON field `auto_describe` say what it took and why; it depends on the memory
+  available when the step is compiled);
+- `woodbury`: `Woodbury(1e-6, chunk=256)`, sample space, K = EEᵀ from chunks of 256
+  points (only if N < p); `cholesky`: `Cholesky(1e-6, chunk=256)`, G from chunks;
+- `cg50`: `CG(max_steps=50)`, matrix-free; `pcg`: `AutoGram.cg(256)`, i.e.
+  `CG(1e-8, relative=True, rtol=1e-6, max_steps=50, preconditioner=Nystrom(100),
+  chunk=256)`, the matrix-free solve AutoGram takes when nothing fits;
+- `adam`: optax Adam(1e-3) on `problem.loss`.
+
+Every NaturalGradient row uses the default `LogGrid()` step rule. Each run gets the same
+wall-clock budget (compilation excluded): 60 s for the 1k- and 10k-parameter networks,
+180 s for 100k (`--budget` sets one for all). A first call (one step) compiles and is
+thrown away, then the run restarts from the initial model and calls the compiled solve
+one step at a time, or, once a step is seen to take less than 2 s, in chunks of c ≈ 2 s
+of steps (`ng.solve(..., steps=c)`; that compiles once more, in a call that is not
+counted and whose result is discarded), each call continuing from the last model
+(NaturalGradient with LogGrid carries no state between steps), until the budget is
+spent. Adam is a jitted `lax.scan` of c steps, chunked the same way. The call that
+crosses the budget is finished, so a cell whose step takes longer than the budget
+reports one step. ms/step is the median over calls of `Solution.wall_time / steps`. The
+relative L² error on a 100×100 grid is evaluated after the budget, outside it. Peak
+memory is the subprocess's `ru_maxrss` (it includes ~0.5 GB for Python + jax + XLA).
+A run is skipped, with the reason, when its K (N²·8 B) or G (p²·8 B) would exceed
+`--dense-gb` (8) or its step needs more than `--max-flops` (5e12: the K or G product,
+about 2.5 min at the 33 GFlop/s dgemm measured here); children run under an
+address-space limit (`--mem-limit-gb`, 16) so an out-of-memory cell fails alone.
+
+    python benchmarks/scaling.py --quick            # 2 small cells, 5 s budget, ~2 min
+    python benchmarks/scaling.py [--out runs.jsonl]  # every cell, ~1 h
     python benchmarks/scaling.py --cells 1k:1k 10k:4k --solves cg50 adam --budget 20
 """
 
@@ -118,10 +129,10 @@ def auto_choice(problem):
     return ng.AutoGram().describe(tm)
 
 
-def PCG():  # noqa: N802 - the preconditioned CG row
+def PCG():  # noqa: N802 - the preconditioned CG row: AutoGram's matrix-free choice
     import ngflow as ng
 
-    return ng.CG(max_steps=50)
+    return ng.AutoGram.cg(CHUNK)
 
 
 def gram_for(solve):

@@ -35,14 +35,13 @@ def test_same_solution_as_dense_solve(seed, name):
     np.testing.assert_allclose(h, expected, rtol=1e-8, atol=1e-10)
 
 
-def test_undamped_nystrom_solves_consistent_system():
-    rng = np.random.default_rng(1)
-    e = matrix_with_singular_values(rng, 30, 10, np.linspace(1.0, 0.1, 10))
-    grad = rng.standard_normal(10)
-    solver = ng.CG(rtol=1e-12, max_steps=100, preconditioner=ng.Nystrom(rank=4))
-    h, stats = ng.gram_solve(solver, e, grad)
-    np.testing.assert_allclose(h, np.linalg.solve(e.T @ e, grad), rtol=1e-8)
-    assert int(stats["precond_rank"]) == 4
+def test_preconditioner_without_damping_is_refused():
+    # On the Poisson PINN an undamped Nyström-preconditioned CG broke down to NaN at the
+    # first step (rank-deficient G): refused at construction, with the reason.
+    for pre in ("diagonal", ng.Nystrom(rank=4)):
+        with pytest.raises(ValueError, match="damping"):
+            ng.CG(preconditioner=pre)
+    ng.CG()  # plain CG may be undamped
 
 
 def test_nystrom_needs_far_fewer_iterations_on_decaying_spectrum():
@@ -110,9 +109,9 @@ def test_metric_matrix_is_solved_without_preconditioner():
     a = rng.standard_normal((8, 8))
     m = a @ a.T + np.eye(8)
     grad = rng.standard_normal(8)
-    solver = ng.CG(rtol=1e-12, max_steps=100, preconditioner=ng.Nystrom(4))
+    solver = ng.CG(rtol=1e-12, max_steps=100, damping=1e-3, preconditioner=ng.Nystrom(4))
     h, stats = ng.gram_solve(solver, m, grad, factored=False)
-    np.testing.assert_allclose(h, np.linalg.solve(m, grad), rtol=1e-8)
+    np.testing.assert_allclose(h, np.linalg.solve(m + 1e-3 * np.eye(8), grad), rtol=1e-8)
     assert "precond_rank" not in stats
 
 
@@ -131,4 +130,20 @@ def test_bad_preconditioner(pre):
 @pytest.mark.parametrize("chunk", [0, -1, 2.0, True])
 def test_bad_chunk(chunk):
     with pytest.raises(ValueError, match="chunk"):
-        ng.CG(preconditioner="diagonal", chunk=chunk)
+        ng.CG(damping=1e-6, preconditioner="diagonal", chunk=chunk)
+
+
+@pytest.mark.parametrize("pre", [None, "diagonal", ng.Nystrom(rank=6)])
+def test_relative_damping_is_that_of_cholesky(pre):
+    # λ = damping · tr(G)/p, tr(G) = ‖E‖²_F from the preconditioner's pass (or its own).
+    rng = np.random.default_rng(3)
+    e = 7.0 * matrix_with_singular_values(rng, 40, 12, np.logspace(0, -3, 12))
+    grad = rng.standard_normal(12)
+    solver = ng.CG(1e-12, damping=1e-3, relative=True, preconditioner=pre, max_steps=200)
+    h, stats = ng.gram_solve(solver, e, grad)
+    h_ref, ref = ng.gram_solve(ng.Cholesky(1e-3, relative=True), e, grad)
+    np.testing.assert_allclose(stats["damping"], ref["damping"], rtol=1e-13)
+    np.testing.assert_allclose(stats["damping"], 1e-3 * np.sum(e**2) / 12, rtol=1e-13)
+    np.testing.assert_allclose(h, h_ref, rtol=1e-8)
+    with pytest.raises(TypeError, match="relative"):
+        ng.gram_solve(solver, e.T @ e, grad, factored=False)

@@ -297,7 +297,7 @@ def test_auto_gram_chooses_by_size_and_records_why():
     expected = {
         n * p: (0, ng.Pinv()),  # E fits
         p * p: (3, ng.Cholesky(1e-8, chunk=max(1, p * p // (8 * p)))),  # G fits, E does not
-        1000: (4, ng.CG()),  # nothing fits (and N > p: no sample space): matrix-free
+        1000: (4, ng.AutoGram.cg(1)),  # nothing fits (and N > p: no sample space)
     }
     for limit, (index, solver) in expected.items():
         auto = ng.AutoGram(dense_limit=limit)
@@ -321,5 +321,6 @@ def test_auto_gram_chooses_by_size_and_records_why():
     # Without dense_limit, L is a share of the memory available: a tiny share leaves CG.
     flat = ng.FlatModel(model)
     tangent = problem.metric.linearise(problem, flat, flat.theta0)
-    assert isinstance(ng.AutoGram(memory_fraction=1e-15).select(tangent), ng.CG)
+    choice = ng.AutoGram(memory_fraction=1e-15).select(tangent)
+    assert isinstance(choice, ng.CG) and isinstance(choice.preconditioner, ng.Nystrom)
     assert ng.AutoGram(memory_fraction=0.5).limit() > ng.AutoGram(memory_fraction=0.01).limit() > 0

@@ -10,6 +10,7 @@ from ._base import AbstractGramSolver
 from ._cg import CG
 from ._cholesky import Cholesky
 from ._pinv import Pinv
+from ._precondition import Nystrom
 from ._woodbury import Woodbury
 
 
@@ -53,7 +54,11 @@ class AutoGram(AbstractGramSolver):
         cheap); else the sample-space [`ngflow.Woodbury`][]`()` (an $N\\times N$ system: on
         Poisson with 10k parameters and 1k points 0.8 s per step against 4.5 s for `Pinv`),
         with $E$ formed if $Np\\le L$, else with `chunk=...` if $N^2\\le L$ ($K = EE^\\top$
-        from chunks of points); else [`ngflow.CG`][].
+        from chunks of points); else [`ngflow.CG`][];
+    - the matrix-free choice is `CG(1e-8 relative, rtol=1e-6, max_steps=50,
+        preconditioner=Nystrom(100), chunk=...)`: on the Poisson PINN (1k parameters,
+        1k points, 50 steps) it needed 6 iterations per step and reached loss $2\\cdot
+        10^{-8}$, against $6\\cdot10^{-5}$ for 50 unpreconditioned iterations.
 
     A chunk holds at most $L/8$ entries of rows of $E$. Every step records `auto_choice`,
     the index into `AutoGram.CHOICES` of the solve taken (with the reason); `describe`
@@ -79,7 +84,7 @@ class AutoGram(AbstractGramSolver):
         "Woodbury: wide E (N < p) that fits (N·p ≤ L): sample space, K = EEᵀ",
         "Woodbury(chunk): wide E too large, K fits (N² ≤ L): K from point chunks",
         "Cholesky(chunk): tall E too large, G fits (p² ≤ L): G from point chunks",
-        "CG: neither E, K nor G fits (matrix-free)",
+        "CG: neither E, K nor G fits (matrix-free, Nyström-preconditioned)",
     )
     needs_tangent_map: ClassVar[bool] = False
     dense_limit: int | None = eqx.field(default=None, static=True)
@@ -102,14 +107,27 @@ class AutoGram(AbstractGramSolver):
                 return 0, Pinv()
             if p * p <= limit:
                 return 3, Cholesky(1e-8, chunk=chunk(p))
-            return 4, CG()
+            return 4, self.cg(chunk(p))
         if n * p <= min(limit, self.pinv_limit):
             return 0, Pinv()
         if n * p <= limit:
             return 1, Woodbury()
         if n * n <= limit:
             return 2, Woodbury(chunk=chunk(p))
-        return 4, CG()
+        return 4, self.cg(chunk(p))
+
+    @staticmethod
+    def cg(chunk: int) -> CG:
+        """The matrix-free choice: Nyström-preconditioned CG, $\\lambda = 10^{-8}
+        \\operatorname{tr}(G)/p$, `rtol=1e-6`, at most 50 iterations."""
+        return CG(
+            rtol=1e-6,
+            max_steps=50,
+            damping=1e-8,
+            relative=True,
+            preconditioner=Nystrom(100),
+            chunk=chunk,
+        )
 
     def _for(self, metric) -> tuple[int, AbstractGramSolver]:
         if not isinstance(metric, TangentMap):

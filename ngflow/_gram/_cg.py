@@ -1,6 +1,7 @@
 from typing import ClassVar
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 import lineax as lx
 from jaxtyping import Array, Float
@@ -56,16 +57,26 @@ class CG(AbstractGramSolver):
     with `chunk=None` $E$ is formed once, the preconditioner and every CG product use it
     and the loss gradient is taken as $E^\\top r$ from it (fastest while $Np$ fits).
 
-    Measured on the Poisson 2D PINN (`benchmarks/scaling.py`, N = 1 024 points, energy
-    metric, $\\lambda = 10^{-6}\\operatorname{tr}(G)/p$ and $10^{-8}\\operatorname{tr}(G)/p$,
-    relative residual $10^{-6}$ within 500 iterations; at the initial parameters and
-    after 20 NGD steps): plain CG needs 73 to over 500 iterations, Jacobi does not help
-    (it is worse: 422 to over 500), Nyström with $\\ell = 100$ needs 2 to 5 at
-    $p = 1\\,021$ (build 40 ms, 30 ms of it the chunked sketch, vs. 3.5 ms per
-    matrix-free iteration); at $p \\approx 10^4$ see the table in the report of issue 8.
-    A converged damped solve is not the best one-step direction from a random
-    initialisation (truncated CG regularises): preconditioning makes `rtol` reachable,
-    it does not by itself make NGD faster.
+    Measured on the Poisson 2D PINN of `benchmarks/scaling.py` ($N = 1\\,024$ points,
+    energy metric), iterations to relative residual $10^{-6}$ (cap 500) with
+    $\\lambda = 10^{-6}$ / $10^{-8}\\cdot\\operatorname{tr}(G)/p$, at the initial parameters
+    and after 20 NGD steps:
+
+    | $p$ | plain | diagonal | Nyström $\\ell=50$ | Nyström $\\ell=100$ |
+    |---|---|---|---|---|
+    | 1 051 | 73–>500 | 422–>500 | 1–37 | 1–3 |
+    | 10 095 | 110–>500 | all >500 | 2–75 | 2–8 |
+
+    Building the rank-100 preconditioner (chunked sketch, QR, SVD) costs about 12–18
+    matrix-free CG iterations (45 ms vs. 3.3 ms per iteration at $p = 1\\,051$; 0.45 s
+    vs. 25 ms at $p = 10\\,095$); Jacobi does not help on this problem. In NGD
+    (`LogGrid`, $\\lambda = 10^{-6}$, 50 steps, $p = 1\\,051$) Nyström-100 reached loss
+    $1.6\\cdot10^{-8}$ at 58 ms/step against $6\\cdot10^{-5}$ at 325 ms/step for 50 plain
+    matrix-free iterations and $6.9\\cdot10^{-7}$ for `Cholesky(1e-6)`. A converged damped
+    solve is a worse *one-step* direction than a truncated plain CG in the first steps
+    (truncated CG regularises); the preconditioned run catches up after about 20 steps.
+    The default `rtol` ($10^{-10}$, checked per component by `lineax.CG`) is rarely
+    reached even with a good preconditioner: use e.g. `rtol=1e-6` with one.
 
     **Arguments:**
 
@@ -75,8 +86,13 @@ class CG(AbstractGramSolver):
         itself a regulariser (measured on a 501-parameter MLP: 50 iterations cost
         21 ms per step and made more progress in 20 steps than 501 iterations at
         200 ms).
-    - `damping`: absolute $\\lambda\\ge0$.
-    - `preconditioner`: `None` (default), `"diagonal"` or an [`ngflow.Nystrom`][].
+    - `damping`: $\\lambda\\ge0$.
+    - `relative`: if `True`, $\\lambda$ is `damping` $\\cdot\\operatorname{tr}(G)/p$ as in
+        [`ngflow.Cholesky`][] (scale-free; $\\operatorname{tr}(G) = \\|E\\|_F^2$ comes with
+        the preconditioner's pass over the rows of $E$, or costs one such pass without
+        one); if `False` (default), $\\lambda$ is `damping`.
+    - `preconditioner`: `None` (default), `"diagonal"` or an [`ngflow.Nystrom`][]
+        (needs `damping` > 0).
     - `chunk`: build the preconditioner over chunks of this many points, never holding
         $E$ ($N\\times p$); CG products are then `jvp`/`vjp`s. Default `None`: form $E$.
 
@@ -92,6 +108,7 @@ class CG(AbstractGramSolver):
     damping: Float[Array, ""] = eqx.field(default=0.0, converter=as_float)
     preconditioner: str | Nystrom | None = eqx.field(default=None, static=True)
     chunk: int | None = eqx.field(default=None, static=True)
+    relative: bool = eqx.field(default=False, static=True)
 
     def __check_init__(self):
         pre = self.preconditioner
@@ -100,6 +117,12 @@ class CG(AbstractGramSolver):
                 f"CG: `preconditioner` must be None, 'diagonal' or ng.Nystrom(rank), got "
                 f"{pre!r}."
             )
+        if pre is not None and not isinstance(self.damping, jax.core.Tracer):
+            if not float(self.damping) > 0:
+                raise ValueError(
+                    "CG: a preconditioner needs `damping` > 0 (measured: Nyström with "
+                    "damping 0 broke down to NaN at the first step on the Poisson PINN)."
+                )
         chunk = self.chunk
         if chunk is not None and not (
             isinstance(chunk, int) and not isinstance(chunk, bool) and chunk > 0
@@ -114,41 +137,50 @@ class CG(AbstractGramSolver):
         )
 
     def _preconditioner(self, metric, gradient):
-        """`(P⁻¹ as a lineax operator, extra stats)`, or `(None, {})`."""
+        """`(P⁻¹ as a lineax operator or None, λ, extra stats)`."""
         pre = self.preconditioner
-        if pre is None or not isinstance(metric, TangentMap):
-            return None, {}
+        if not isinstance(metric, TangentMap):
+            if self.relative:
+                raise TypeError(
+                    "CG(relative=True) needs a factored metric (its trace comes from the "
+                    "rows of E); with a matrix metric (Hessian) give an absolute damping."
+                )
+            return None, self.damping, {}
+        scale = lambda trace: self.damping * trace / gradient.shape[0]
+        if pre is None:
+            if not self.relative:
+                return None, self.damping, {}
+            return None, scale(jnp.sum(gram_diagonal(metric, self.chunk))), {}
         if pre == "diagonal":
             diag = gram_diagonal(metric, self.chunk)
-            return as_operator(diagonal_inverse(diag, self.damping), gradient), {}
+            lam = scale(jnp.sum(diag)) if self.relative else self.damping
+            return as_operator(diagonal_inverse(diag, lam), gradient), lam, {}
         omega = pre.omega(gradient.shape[0], gradient.dtype)
-        sketch = gram_sketch(metric, omega, self.chunk)
-        u, lam = pre.factor(sketch, omega)
-        stats = {"precond_rank": jnp.asarray(lam.shape[0]), "precond_min_eig": lam[-1]}
-        return as_operator(nystrom_inverse(u, lam, self.damping), gradient), stats
+        sketch, trace = gram_sketch(metric, omega, self.chunk, with_trace=True)
+        lam = scale(trace) if self.relative else self.damping
+        u, eig = pre.factor(sketch, omega)
+        stats = {"precond_rank": jnp.asarray(eig.shape[0]), "precond_min_eig": eig[-1]}
+        return as_operator(nystrom_inverse(u, eig, lam), gradient), lam, stats
 
     def solve(self, metric, gradient):
         self.check(metric)
-        precond, extra = self._preconditioner(metric, gradient)
+        precond, lam, extra = self._preconditioner(metric, gradient)
         op = metric.matrix_free()
         gram = op.T @ op if isinstance(metric, TangentMap) else op
-        damped = gram + self.damping * lx.IdentityLinearOperator(gram.in_structure())
+        damped = gram + lam * lx.IdentityLinearOperator(gram.in_structure())
         damped = lx.TaggedLinearOperator(damped, lx.positive_semidefinite_tag)
         p = gradient.shape[0]
         max_steps = min(p, 100) if self.max_steps is None else self.max_steps
-        if precond is None:  # unchanged (see `_nan_safe_max_norm`)
-            solver = lx.CG(rtol=self.rtol, atol=self.atol, max_steps=max_steps)
-        else:
-            solver = lx.CG(
-                rtol=self.rtol, atol=self.atol, max_steps=max_steps, norm=_nan_safe_max_norm
-            )
+        solver = lx.CG(
+            rtol=self.rtol, atol=self.atol, max_steps=max_steps, norm=_nan_safe_max_norm
+        )
         options = {} if precond is None else {"preconditioner": precond}
         sol = lx.linear_solve(damped, gradient, solver, options=options, throw=False)
         h = sol.value
         r = gram.mv(h) - gradient
         stats = {
             "cg_steps": sol.stats["num_steps"],
-            "damping": self.damping,
+            "damping": lam,
             "solve_residual": jnp.linalg.norm(r)
             / jnp.maximum(jnp.linalg.norm(gradient), jnp.finfo(h.dtype).tiny),
             **extra,

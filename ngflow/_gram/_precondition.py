@@ -85,15 +85,21 @@ def gram_diagonal(metric, chunk: int | None) -> Float[Array, " p"]:
     return metric._features.scan_rows(metric._model_at, metric.theta, chunk, step, zero)[0]
 
 
-def gram_sketch(metric, omega, chunk: int | None) -> Float[Array, "p l"]:
+def gram_sketch(metric, omega, chunk: int | None, *, with_trace: bool = False):
     """$G\\Omega = \\sum_c E_c^\\top(E_c\\Omega)$ of a tangent map, over chunks of `chunk`
-    points (`None`: from the dense $E$)."""
+    points (`None`: from the dense $E$); with `with_trace`, also
+    $\\operatorname{tr}G = \\|E\\|_F^2$ from the same pass."""
     if _dense(metric, chunk):
         e = metric.matrix
-        return e.T @ (e @ omega)
-    step = lambda acc, _, jac: (acc + jac.T @ (jac @ omega), None)
-    zero = jnp.zeros_like(omega)
-    return metric._features.scan_rows(metric._model_at, metric.theta, chunk, step, zero)[0]
+        out = e.T @ (e @ omega), jnp.sum(e**2)
+    else:
+
+        def step(acc, _, jac):
+            return (acc[0] + jac.T @ (jac @ omega), acc[1] + jnp.sum(jac**2)), None
+
+        zero = (jnp.zeros_like(omega), jnp.zeros((), omega.dtype))
+        out = metric._features.scan_rows(metric._model_at, metric.theta, chunk, step, zero)[0]
+    return out if with_trace else out[0]
 
 
 def nystrom_inverse(u, lam, mu) -> callable:

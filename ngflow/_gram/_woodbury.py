@@ -31,8 +31,10 @@ class Woodbury(AbstractGramSolver):
         $\\lambda$ is `damping`.
     - `chunk`: build $K$ from chunks of this many points and apply $E^\\top$ by a `vjp`
         ($E$ by a `jvp`), so the $N\\times p$ tangent map is never held: memory $N^2$ plus
-        two chunks' rows. Each chunk's Jacobian is recomputed once per chunk, about
-        $N/$`chunk` times in all (default `None`: form $E$, then $K$).
+        two chunks' rows. Only the blocks on and above the diagonal are computed; each
+        chunk's Jacobian is recomputed for them, about $N/(2\\,$`chunk`$)$ times in all.
+        Measured at $p$ = 100k, $N$ = 1024: $K$ in 10 s with `chunk=256` against 8 s
+        for dense $E$ then $EE^\\top$ (default `None`: form $E$, then $K$).
 
     ```python
     ng.NaturalGradient(ng.Woodbury(1e-6, chunk=256))  # p = 100k, N = 4k: K, never E
