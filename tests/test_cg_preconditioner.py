@@ -147,3 +147,24 @@ def test_relative_damping_is_that_of_cholesky(pre):
     np.testing.assert_allclose(h, h_ref, rtol=1e-8)
     with pytest.raises(TypeError, match="relative"):
         ng.gram_solve(solver, e.T @ e, grad, factored=False)
+
+
+@pytest.mark.parametrize("pre", [None, "diagonal", ng.Nystrom(rank=30)])
+def test_small_scale_systems_do_not_break_down(pre):
+    # lineax.CG's breakdown test is absolute (pᵀAp ≤ 100 ε n rᵀz): on E scaled by 1e-5
+    # (eigenvalues of G ≤ 1e-10) CG used to stop at once with NaN (found at p = 100k on
+    # the Poisson PINN). The scale-free preconditioners make the solve invariant:
+    # (s²G + s²λ) h = s² ∇L has the same h.
+    rng = np.random.default_rng(4)
+    e = matrix_with_singular_values(rng, 80, 60, np.logspace(0, -3, 60))
+    grad = e.T @ rng.standard_normal(80)
+    solver = ng.CG(1e-10, damping=1e-6, relative=True, preconditioner=pre, max_steps=300)
+    h1, stats1 = ng.gram_solve(solver, e, grad)
+    for scale in (1e-3, 1e-5):
+        h, stats = ng.gram_solve(solver, scale * e, scale**2 * grad)
+        assert bool(stats["successful"]) and np.all(np.isfinite(h)), scale
+        if not isinstance(pre, ng.Nystrom):  # 300 iterations do not converge (κ ~ 1e6):
+            # rounding takes another path, as accurate as at scale 1
+            assert stats["solve_residual"] < 10 * stats1["solve_residual"] + 1e-6
+        else:
+            np.testing.assert_allclose(h, h1, rtol=1e-6, atol=1e-8 * np.abs(h1).max())

@@ -15,6 +15,7 @@ from ._precondition import (
     gram_sketch,
     Nystrom,
     nystrom_inverse,
+    scalar_inverse,
 )
 
 
@@ -174,7 +175,9 @@ class CG(AbstractGramSolver):
         solver = lx.CG(
             rtol=self.rtol, atol=self.atol, max_steps=max_steps, norm=_nan_safe_max_norm
         )
-        options = {} if precond is None else {"preconditioner": precond}
+        if precond is None:  # the scale only: see `scalar_inverse`
+            precond = as_operator(scalar_inverse(damped, gradient), gradient)
+        options = {"preconditioner": precond}
         sol = lx.linear_solve(damped, gradient, solver, options=options, throw=False)
         h = sol.value
         r = gram.mv(h) - gradient

@@ -103,18 +103,24 @@ def gram_sketch(metric, omega, chunk: int | None, *, with_trace: bool = False):
 
 
 def nystrom_inverse(u, lam, mu) -> callable:
-    """$v\\mapsto P^{-1}v$ for the Nyström factors $(U, \\hat\\Lambda)$ and damping $\\mu$.
+    """$v\\mapsto P^{-1}v$ for the Nyström factors $(U, \\hat\\Lambda)$ and damping $\\mu$,
+    normalised as $P^{-1} = U(\\hat\\Lambda+\\mu I)^{-1}U^\\top + (\\hat\\lambda_\\ell+\\mu)^{-1}
+    (I-UU^\\top)$ (the form of the `Nystrom` docstring divided by $\\hat\\lambda_\\ell+\\mu$:
+    the same CG iterates, but a preconditioned spectrum of order one, so that
+    `lineax.CG`'s absolute breakdown test does not fire on a system with small
+    eigenvalues).
 
     With $\\mu = 0$ (undamped CG) the Nyström shift of the smallest kept eigenvalue is
     used instead, so that $P^{-1}$ stays positive definite; a direction with
     $\\hat\\lambda_i + \\mu = 0$ is left unscaled."""
     floor = jnp.where(mu > 0, mu, jnp.finfo(lam.dtype).eps * jnp.max(lam, initial=0.0))
     denom = lam + floor
-    ratio = jnp.where(denom > 0, (lam[-1] + floor) / jnp.where(denom > 0, denom, 1.0), 1.0)
+    inv = jnp.where(denom > 0, 1.0 / jnp.where(denom > 0, denom, 1.0), 1.0)
+    rest = inv[-1]  # 1 / (λ̂_ℓ + μ) on the complement of span U
 
     def apply(v):
         utv = u.T @ v
-        return v + u @ ((ratio - 1.0) * utv)
+        return rest * v + u @ ((inv - rest) * utv)
 
     return apply
 
@@ -124,6 +130,17 @@ def diagonal_inverse(diag, mu) -> callable:
     d = diag + mu
     inv = jnp.where(d > 0, 1.0 / jnp.where(d > 0, d, 1.0), 1.0)
     return lambda v: inv * v
+
+
+def scalar_inverse(operator, vector) -> callable:
+    """$v\\mapsto v/s$ with $s = b^\\top Ab/b^\\top b$, the Rayleigh quotient of the
+    operator at the right-hand side (one product). As a CG preconditioner it leaves the
+    iterates unchanged but makes `lineax.CG`'s breakdown test ($p^\\top Ap \\le
+    100\\,\\varepsilon n\\, r^\\top z$, absolute) relative to the scale of $A$: without it
+    a system whose eigenvalues are all below ~$10^{-9}$ stops at once with NaN."""
+    s = jnp.vdot(vector, operator.mv(vector)) / jnp.vdot(vector, vector)
+    s = jnp.where(jnp.isfinite(s) & (s > 0), s, 1.0)
+    return lambda v: v / s
 
 
 def as_operator(apply, like) -> lx.AbstractLinearOperator:
