@@ -102,6 +102,17 @@ class AbstractSampler(eqx.Module):
     Pass a sampler where a loss takes `points` (e.g. [`ngflow.Residual`][]): during
     [`ngflow.solve`][] the points of step $k$ are `sampler(fold_in(key, k // every))`
     (the `key` argument of `solve`), so a solve is reproducible and needs no state.
+
+    ```python
+    class Circle(ng.AbstractSampler):  # n uniform points on the unit circle
+        n: int = eqx.field(default=64, static=True)
+        every: int = eqx.field(default=1, static=True)
+        def __call__(self, key):
+            a = jax.random.uniform(key, (self.n,), maxval=2 * jnp.pi)
+            return jnp.stack([jnp.cos(a), jnp.sin(a)], axis=-1)
+
+    boundary = ng.Residual(lambda u, x: u(x), Circle())  # new points every step of ng.solve
+    ```
     """
 
     every: eqx.AbstractVar[int]
@@ -117,7 +128,16 @@ def _check_every(every):
 
 
 class UniformSampler(AbstractSampler):
-    """`n` uniform points in a box, redrawn every `every` steps."""
+    """`n` uniform points in a box, redrawn every `every` steps.
+
+    The points are i.i.d. uniform in $B = \\prod_i [a_i, b_i]$.
+
+    ```python
+    sampler = ng.UniformSampler(ng.Box([0, 0], [1, 1]), 500, every=5)  # = box.sampler(500, every=5)
+    assert sampler(key).shape == (500, 2)
+    interior = ng.Residual(lambda u, x: ng.laplacian(u, x) + f(x), sampler)
+    ```
+    """
 
     box: Box
     n: int = eqx.field(static=True)
@@ -131,7 +151,18 @@ class UniformSampler(AbstractSampler):
 
 
 class BoundarySampler(AbstractSampler):
-    """`n` uniform points on the boundary of a box, redrawn every `every` steps."""
+    """`n` uniform points on the boundary of a box, redrawn every `every` steps.
+
+    The points are i.i.d. uniform on $\\partial B$, $B = \\prod_i [a_i, b_i]$ (faces
+    drawn in proportion to their area).
+
+    ```python
+    square = ng.Box([0, 0], [1, 1])
+    sampler = ng.BoundarySampler(square, 64, every=10)  # = square.boundary_sampler(64, every=10)
+    assert sampler(key).shape == (64, 2)
+    boundary = ng.Residual(lambda u, x: u(x), sampler)  # redrawn every 10 steps
+    ```
+    """
 
     box: Box
     n: int = eqx.field(static=True)
@@ -160,6 +191,15 @@ def resample(tree, key: PRNGKeyArray, step):
 
     A part is sampled if it has a `sampler` field (an [`ngflow.AbstractSampler`][]) and a
     `points` field; its points become `sampler(fold_in(key, step // sampler.every))`.
+
+    The points at step $k$ are $X_k = S(\\mathrm{fold\\_in}(\\kappa, \\lfloor
+    k/e\\rfloor))$ for the sampler $S$, key $\\kappa$ and `every` $e$.
+
+    ```python
+    loss = ng.Residual(lambda u, x: u(x) - target(x), ng.Box([0, 0], [1, 1]).sampler(16, every=2))
+    step3 = ng.resample(loss, key, 3)  # the points of step 3 (the same as step 2's)
+    assert step3.points.shape == (16, 2)
+    ```
     """
 
     index = iter(range(2**31))  # the k-th sampled part (in tree order) draws stream k

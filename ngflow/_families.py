@@ -20,7 +20,20 @@ from jaxtyping import Array, Float, Scalar
 
 class AbstractFamily(eqx.Module):
     """A family $p(y\\mid z)$. Subclasses implement `log_prob`, `fisher_features` and
-    `check_output`."""
+    `check_output`.
+
+    ```python
+    class Poisson(ng.AbstractFamily):  # y ~ Poisson(e^z): Fisher e^z = (∂_z 2e^{z/2})²
+        def log_prob(self, z, y):
+            return y * z - jnp.exp(z)  # up to a constant in y
+        def fisher_features(self, z):
+            return 2 * jnp.exp(z / 2)[None]
+        def check_output(self, shape, who):
+            assert shape == (), f"{who}: one log-rate per input"
+
+    ng.Problem(model, ng.NegativeLogLikelihood(points, labels, Poisson()), ng.Fisher(points, Poisson()))
+    ```
+    """
 
     @abc.abstractmethod
     def log_prob(self, z: Array, y: Array) -> Scalar:
@@ -40,6 +53,11 @@ class Categorical(AbstractFamily):
     input; outcomes are integer labels $0..k-1$.
 
     Fisher in the logits: $\\operatorname{diag}(p) - pp^\\top$; features $2\\sqrt{p}$.
+
+    ```python
+    problem = ng.Problem(classifier, ng.CrossEntropy(points, labels),
+                         ng.Fisher(points, ng.Categorical()))  # 2 logits per point
+    ```
     """
 
     def log_prob(self, z, y):
@@ -63,6 +81,11 @@ class Bernoulli(AbstractFamily):
 
     Fisher in the logit: $\\sigma(z)(1-\\sigma(z))$; features
     $2(\\sqrt{\\sigma(z)}, \\sqrt{\\sigma(-z)})$.
+
+    ```python
+    loss = ng.CrossEntropy(points, labels, family=ng.Bernoulli())  # labels 0/1
+    problem = ng.Problem(model, loss, ng.Fisher(points, ng.Bernoulli()))  # logistic: one logit
+    ```
     """
 
     def log_prob(self, z, y):
@@ -92,6 +115,12 @@ class Gaussian(AbstractFamily):
     `FiniteDifference` transport, which difference values).
 
     **Arguments:** `std`: the fixed standard deviation $\\sigma > 0$ (default 1), or `None`.
+
+    ```python
+    y = jax.vmap(target)(points)  # observed values
+    loss = ng.NegativeLogLikelihood(points, y, ng.Gaussian(0.1))  # the model returns μ
+    problem = ng.Problem(model, loss, ng.Fisher(points, ng.Gaussian(0.1)))  # F = I/σ²
+    ```
     """
 
     std: float | None = 1.0
@@ -134,6 +163,13 @@ class Density(AbstractFamily):
     Fisher of the normalised density, blind to the scale of $v$.
 
     **Arguments:** `log`: the model returns $\\log v$ (default `False`: it returns $v > 0$).
+
+    ```python
+    x = jnp.linspace(-3, 3, 61)  # quadrature points
+    log_v = eqx.nn.MLP("scalar", "scalar", 8, 1, activation=jnp.tanh, key=key)  # returns log v
+    loss = ng.KL(lambda x: jnp.exp(-x**2 / 2), x, log=True)
+    problem = ng.Problem(log_v, loss, ng.Fisher(x, ng.Density(log=True)))  # p_n ∝ w_n v(x_n)
+    ```
     """
 
     log: bool = eqx.field(default=False, static=True)

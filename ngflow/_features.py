@@ -23,7 +23,17 @@ ModelAt = Callable[[Float[Array, " p"]], PyTree]
 
 
 class AbstractBlock(eqx.Module):
-    """A piece of a feature map: values $\\Phi_b(\\theta)$ and their Jacobian."""
+    """A piece of a feature map: values $\\Phi_b(\\theta)$ and their Jacobian.
+
+    ```python
+    class Mean(ng.AbstractBlock):  # Φ_b(θ) = (the mean of u_θ over the points,)
+        def value(self, model):
+            return jnp.mean(jax.vmap(model)(points))[None]
+
+    features = ng.Features((Mean(),))
+    assert features.value(model).shape == (1,)  # its Jacobian comes from AbstractBlock
+    ```
+    """
 
     @abc.abstractmethod
     def value(self, model: PyTree) -> Float[Array, " n"]:
@@ -64,7 +74,14 @@ def _gram_step(acc, value, jac):
 
 class PointBlock(AbstractBlock):
     """$\\Phi_b(\\theta)_{i} = s_i\\, f(u_\\theta, x_i, d_i)$ for points $x_i$, per-point data
-    $d_i$ (or `None`) and scales $s_i$ (usually $\\sqrt{w_i}$)."""
+    $d_i$ (or `None`) and scales $s_i$ (usually $\\sqrt{w_i}$).
+
+    ```python
+    w = jnp.full(32, 1 / 32)  # Φ_i = √w_i (u(x_i) − t(x_i)): the residual of LeastSquares
+    block = ng.PointBlock(lambda u, x, d: u(x) - d, points, jax.vmap(target)(points), jnp.sqrt(w))
+    assert block.value(model).shape == (32,)
+    ```
+    """
 
     fn: Callable
     points: Array
@@ -127,7 +144,13 @@ class PointBlock(AbstractBlock):
 
 
 class ModelBlock(AbstractBlock):
-    """$\\Phi_b(\\theta) = f(u_\\theta)$ for any function $f$ of the model returning a vector."""
+    """$\\Phi_b(\\theta) = f(u_\\theta)$ for any function $f$ of the model returning a vector.
+
+    ```python
+    mean = ng.ModelBlock(lambda u: jnp.mean(jax.vmap(u)(points))[None])  # Φ_b = (mean of u_θ,)
+    assert mean.value(model).shape == (1,)
+    ```
+    """
 
     fn: Callable
 
@@ -136,7 +159,13 @@ class ModelBlock(AbstractBlock):
 
 
 class ParameterBlock(AbstractBlock):
-    """$\\Phi_b(\\theta) = A\\theta$ (the identity when `matrix` is `None`)."""
+    """$\\Phi_b(\\theta) = A\\theta$ (the identity when `matrix` is `None`).
+
+    ```python
+    identity = ng.ParameterBlock()  # Φ_b(θ) = θ: the feature map of ng.Euclidean()
+    assert identity.value(model).shape == (ng.num_parameters(model),)
+    ```
+    """
 
     matrix: Float[Array, "n p"] | None = None
 
@@ -151,7 +180,14 @@ class ParameterBlock(AbstractBlock):
 
 
 class MappedBlock(AbstractBlock):
-    """$\\Phi_b(\\theta) = S\\,\\Phi_{\\text{inner}}(\\theta)$ for a scalar or a matrix $S$."""
+    """$\\Phi_b(\\theta) = S\\,\\Phi_{\\text{inner}}(\\theta)$ for a scalar or a matrix $S$.
+
+    ```python
+    values = ng.ModelBlock(lambda u: jax.vmap(u)(points))
+    block = ng.MappedBlock(jnp.sqrt(1 / 32), values)  # Φ_b = √(1/N) u_θ(X): L2 features
+    assert block.value(model).shape == (32,)
+    ```
+    """
 
     map: Float[Array, "m n"] | Float[Array, ""]
     inner: AbstractBlock
@@ -188,7 +224,16 @@ class MappedBlock(AbstractBlock):
 
 
 class Features(eqx.Module):
-    """A feature map: the concatenation of its blocks."""
+    """A feature map: the concatenation of its blocks.
+
+    $\\Phi(\\theta) = (\\Phi_1(\\theta), \\dots, \\Phi_m(\\theta))$ and $E =
+    \\partial\\Phi/\\partial\\theta$ stacks the blocks' Jacobians.
+
+    ```python
+    features = ng.Features((ng.ParameterBlock(), ng.ModelBlock(lambda u: jax.vmap(u)(points))))
+    assert features.value(model).shape == (ng.num_parameters(model) + 32,)  # θ, then u_θ(X)
+    ```
+    """
 
     blocks: tuple[AbstractBlock, ...]
 

@@ -34,7 +34,19 @@ from ._solution import SolveError
 
 
 class AbstractFlow(eqx.Module):
-    """A continuous-time method: $dy/ds = F(y)$ with $\\theta$ read off the state $y$."""
+    """A continuous-time method: $dy/ds = F(y)$ with $\\theta$ read off the state $y$.
+
+    ```python
+    class SlowGradientFlow(ng.AbstractFlow):  # dθ/ds = −c∇L, state y = θ
+        c: float = 0.5
+        def init(self, theta0):
+            return theta0
+        def vector_field(self, problem, flat, y):
+            return -self.c * jax.grad(lambda t: problem.loss(flat.model_at(t)))(y)
+        def theta(self, y):
+            return y
+    ```
+    """
 
     @abc.abstractmethod
     def init(self, theta0: Float[Array, " p"]) -> PyTree:
@@ -66,7 +78,12 @@ DEFAULT_FLOW_GRAM = Cholesky(1e-8)
 
 
 class GradientFlow(AbstractFlow):
-    """$d\\theta/ds = -\\nabla_\\theta L$."""
+    """$d\\theta/ds = -\\nabla_\\theta L$.
+
+    ```python
+    flow = ng.GradientFlow()  # ng.solve(problem, flow, t1=10.0): integrated by diffrax
+    ```
+    """
 
     def init(self, theta0):
         return theta0
@@ -89,6 +106,10 @@ class NaturalGradientFlow(AbstractFlow):
         the function hardly changes), and an adaptive controller that measures the error
         in parameters shrinks the step towards $10^{-9}$; the damping bounds those
         components at a cost in how far the flow follows the exact projection.
+
+    ```python
+    flow = ng.NaturalGradientFlow(ng.Cholesky(1e-8))  # dθ/ds = −(G + λI)⁻¹∇L, the default
+    ```
     """
 
     gram: AbstractGramSolver = DEFAULT_FLOW_GRAM
@@ -108,6 +129,10 @@ class HeavyBallFlow(AbstractFlow):
     $(\\theta, v)' = (v, -\\gamma v - \\nabla_\\theta L)$, $v(0) = 0$.
 
     **Arguments:** `gamma`, the friction $\\gamma\\ge0$ (default 1).
+
+    ```python
+    flow = ng.HeavyBallFlow(gamma=2.0)  # θ'' = −2θ' − ∇L; ng.solve(problem, flow, t1=10.0)
+    ```
     """
 
     gamma: Float[Array, ""] = eqx.field(default=1.0, converter=as_float)
@@ -129,6 +154,10 @@ class NaturalHeavyBallFlow(AbstractFlow):
 
     **Arguments:** `gamma` (default 1) and `gram` (default `Cholesky(1e-8)`, see
     [`ngflow.NaturalGradientFlow`][]).
+
+    ```python
+    flow = ng.NaturalHeavyBallFlow(gamma=2.0, gram=ng.Cholesky(1e-8))  # θ'' = −2θ' − G⁻¹∇L
+    ```
     """
 
     gamma: Float[Array, ""] = eqx.field(default=1.0, converter=as_float)
@@ -155,7 +184,7 @@ class FlowSolution(eqx.Module):
     - `losses`, `monitors`, `params`: $L$, monitors and flat parameters at `ts` (NaN
         after an early stop).
     - `states`: the whole state of the flow at `ts` (for the heavy-ball flows the pair
-        $(\theta, \theta')$, each with a leading time axis; NaN after an early stop).
+        $(\\theta, \\theta')$, each with a leading time axis; NaN after an early stop).
     - `model`: the model at the final time reached.
     - `t_final`: the final time reached ($t_1$, or the time the loss reached `loss_tol`).
     - `final_loss`: $L$ at `t_final`.
@@ -164,6 +193,12 @@ class FlowSolution(eqx.Module):
     - `result`: a [`ngflow.RESULTS`][].
     - `diffrax_result`: diffrax's own result (e.g. an event, or `max_steps_reached`).
     - `wall_time`: seconds for the call.
+
+    ```python
+    sol = ng.solve(problem, ng.NaturalGradientFlow(), t1=1.0, loss_tol=1e-10)
+    sol.ts, sol.losses, sol.t_final  # saved times, L at them, where it stopped
+    assert isinstance(sol, ng.FlowSolution) and sol.result == ng.RESULTS.successful
+    ```
     """
 
     ts: Float[Array, " n"]

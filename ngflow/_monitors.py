@@ -19,6 +19,12 @@ class RelativeL2Error(eqx.Module):
     - `reference`: the reference function $u^*(x)$.
     - `points`: evaluation points, shape `(N,)` or `(N, d)`.
     - `weights`: optional quadrature weights (default equal).
+
+    ```python
+    error = ng.RelativeL2Error(target, points)
+    error(model)  # ‖u − u*‖/‖u*‖ at the initial model
+    monitors = {"error": error}  # ng.solve(..., monitors=monitors) records it per iterate
+    ```
     """
 
     reference: Callable

@@ -39,34 +39,71 @@ def _point(x):
 
 
 def directional(u: Callable, x, v) -> Array:
-    """$\\nabla u(x)\\cdot v$, one forward pass."""
+    """$\\nabla u(x)\\cdot v$, one forward pass.
+
+    ```python
+    u = lambda x: x[0] ** 2 * x[1]
+    assert jnp.isclose(ng.directional(u, jnp.array([1.0, 3.0]), jnp.array([1.0, 1.0])), 7.0)  # 6 + 1
+    ```
+    """
     return jax.jvp(u, (_point(x),), (jnp.asarray(v, dtype=jnp.asarray(x).dtype),))[1]
 
 
 def derivative(u: Callable, x, i: int = 0) -> Array:
-    """$\\partial u/\\partial x_i$ at `x`."""
+    """$\\partial u/\\partial x_i$ at `x`.
+
+    ```python
+    u = lambda x: x[0] ** 2 * x[1]
+    assert jnp.isclose(ng.derivative(u, jnp.array([1.0, 3.0]), 0), 6.0)  # 2x₀x₁
+    ng.Residual(lambda u, x: ng.derivative(u, x, 1) - 1.0, points)  # ∂u/∂x₁ = 1
+    ```
+    """
     x = _point(x)
     return jax.jvp(u, (x,), (_unit(x, i),))[1]
 
 
 def time_derivative(u: Callable, x, axis: int = 0) -> Array:
-    """$\\partial_t u$, with time the coordinate `axis` of the point (default the first)."""
+    """$\\partial_t u$, with time the coordinate `axis` of the point (default the first).
+
+    ```python
+    heat = ng.Residual(lambda u, x: ng.time_derivative(u, x) - 0.25 * ng.laplacian(u, x, axes=[1]),
+                       points)  # u_t = ¼u_xx with x = (t, x)
+    ```
+    """
     return derivative(u, x, axis)
 
 
 def second_derivative(u: Callable, x, i: int, j: int) -> Array:
-    """$\\partial^2 u/\\partial x_i\\partial x_j$ at `x` (forward over forward)."""
+    """$\\partial^2 u/\\partial x_i\\partial x_j$ at `x` (forward over forward).
+
+    ```python
+    u = lambda x: x[0] ** 2 * x[1]
+    assert jnp.isclose(ng.second_derivative(u, jnp.array([1.0, 3.0]), 0, 1), 2.0)  # 2x₀
+    ```
+    """
     x = _point(x)
     return jax.jvp(lambda y: derivative(u, y, j), (x,), (_unit(x, i),))[1]
 
 
 def gradient(u: Callable, x) -> Float[Array, "... d"]:
-    """$\\nabla_x u$ at `x` (shape `(d,)`, or `()` in one dimension); forward mode."""
+    """$\\nabla_x u$ at `x` (shape `(d,)`, or `()` in one dimension); forward mode.
+
+    ```python
+    u = lambda x: x[0] ** 2 * x[1]
+    assert jnp.allclose(ng.gradient(u, jnp.array([1.0, 3.0])), jnp.array([6.0, 1.0]))  # (2x₀x₁, x₀²)
+    ```
+    """
     return jax.jacfwd(u)(_point(x))
 
 
 def hessian(u: Callable, x) -> Float[Array, "d d"]:
-    """$\\nabla_x^2 u$ at `x`; forward over forward."""
+    """$\\nabla_x^2 u$ at `x`; forward over forward.
+
+    ```python
+    u = lambda x: x[0] ** 2 * x[1]
+    assert jnp.allclose(ng.hessian(u, jnp.array([1.0, 3.0])), jnp.array([[6.0, 2.0], [2.0, 0.0]]))
+    ```
+    """
     return jax.jacfwd(jax.jacfwd(u))(_point(x))
 
 
@@ -74,6 +111,12 @@ def laplacian(u: Callable, x, axes: Sequence[int] | None = None) -> Array:
     """$\\Delta u = \\sum_i \\partial^2 u/\\partial x_i^2$ at `x`, over `axes` (default all).
 
     Each term is one forward-over-forward pass along $e_i$ (no Hessian is formed).
+
+    ```python
+    u = lambda x: x[0] ** 2 * x[1]
+    assert jnp.isclose(ng.laplacian(u, jnp.array([1.0, 3.0])), 6.0)  # 2x₁ + 0
+    interior = ng.Residual(lambda u, x: ng.laplacian(u, x) + f(x), points)  # −Δu = f
+    ```
     """
     x = _point(x)
     d = 1 if x.ndim == 0 else x.shape[0]
@@ -89,7 +132,14 @@ def laplacian(u: Callable, x, axes: Sequence[int] | None = None) -> Array:
 
 
 def divergence(v: Callable, x) -> Array:
-    """$\\nabla\\cdot v = \\sum_i \\partial v_i/\\partial x_i$ for a vector field `v(x) -> (d,)`."""
+    """$\\nabla\\cdot v = \\sum_i \\partial v_i/\\partial x_i$ for a vector field `v(x) -> (d,)`.
+
+    ```python
+    v = lambda x: jnp.stack([x[0] ** 2, x[0] * x[1]])
+    assert jnp.isclose(ng.divergence(v, jnp.array([1.0, 3.0])), 3.0)  # 2x₀ + x₀
+    flux = ng.Residual(lambda u, x: ng.divergence(lambda y: ng.gradient(u, y), x) + f(x), points)
+    ```
+    """
     x = _point(x)
     d = 1 if x.ndim == 0 else x.shape[0]
     return sum(jnp.ravel(derivative(v, x, i))[i] for i in range(d))

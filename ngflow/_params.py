@@ -23,6 +23,9 @@ class Frozen(eqx.Module):
 
         def __call__(self, x):
             return self.theta @ self.B.value @ basis(x)
+
+    basis = lambda x: jnp.stack([jnp.ones_like(x), x, x**2])
+    assert ng.num_parameters(Mixed(jnp.ones(3), ng.Frozen(jnp.eye(3)))) == 3  # B is data
     ```
 
     **Arguments:**
@@ -54,7 +57,12 @@ def parameter_leaves(model: PyTree) -> list[Array]:
 
 
 def num_parameters(model: PyTree) -> int:
-    """The number $p$ of scalar parameters of a model."""
+    """The number $p$ of scalar parameters of a model.
+
+    ```python
+    assert ng.num_parameters(model) == 33  # (2·8 + 8) + (8 + 1)
+    ```
+    """
     return int(sum(np.size(leaf) for leaf in parameter_leaves(model)))
 
 
@@ -62,6 +70,12 @@ class FlatModel:
     """A model seen as a function of one flat parameter vector $\\theta\\in\\mathbb{R}^p$.
 
     Built inside `jit`; not a pytree.
+
+    ```python
+    flat = ng.FlatModel(model)
+    assert flat.size == ng.num_parameters(model)  # θ ∈ R^p
+    flat.model_at(2 * flat.theta0)(points[0])  # the model at other parameters
+    ```
     """
 
     def __init__(self, model: PyTree):

@@ -24,7 +24,7 @@ class Problem(eqx.Module):
 
     ```python
     problem = ng.Problem(model, ng.LeastSquares(target, points), ng.L2(points))
-    solution = ng.solve(problem, ng.NaturalGradient(), steps=100)
+    solution = ng.solve(problem, ng.NaturalGradient(), steps=3)
     ```
 
     **Arguments:**

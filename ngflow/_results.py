@@ -7,6 +7,12 @@ class RESULTS(eqx.Enumeration):
     """Why a call to [`ngflow.solve`][] stopped.
 
     `RESULTS[solution.result]` gives the message of a result.
+
+    ```python
+    sol = ng.solve(problem, ng.NaturalGradient(), steps=3, throw=False)
+    if sol.result != ng.RESULTS.successful:
+        print(ng.RESULTS[sol.result])  # why it stopped
+    ```
     """
 
     successful = ""

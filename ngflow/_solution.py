@@ -25,6 +25,12 @@ class Solution(eqx.Module):
     - `result`: a [`ngflow.RESULTS`][]; `RESULTS[solution.result]` is its message.
     - `num_steps`: the number of steps taken.
     - `wall_time`: seconds for the call, compilation included on first call.
+
+    ```python
+    sol = ng.solve(problem, ng.NaturalGradient(), steps=3)
+    assert sol.losses.shape == (4,) and sol.step_sizes.shape == (3,)  # θ₀..θ₃, s₀..s₂
+    sol.model(points[0]), sol.num_steps, sol.wall_time
+    ```
     """
 
     model: PyTree
@@ -52,6 +58,13 @@ class SolveError(RuntimeError):
     """Raised by [`ngflow.solve`][] with `throw=True` when a solve stops early.
 
     The partial [`ngflow.Solution`][] is in `.solution`.
+
+    ```python
+    try:
+        ng.solve(problem, ng.GradientDescent(ng.Constant(jnp.inf)), steps=3)
+    except ng.SolveError as e:
+        assert e.solution.result == ng.RESULTS.nonfinite  # the partial Solution
+    ```
     """
 
     def __init__(self, message: str, solution: Solution):

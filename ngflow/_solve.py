@@ -155,8 +155,8 @@ def solve(
     module level, not as a fresh `lambda` per problem) when solving many problems.
 
     ```python
-    sol = ng.solve(problem, ng.NaturalGradient(ng.QR(), ng.LogGrid()), steps=200,
-                   monitors={"error": ng.RelativeL2Error(u_star, eval_points)})
+    sol = ng.solve(problem, ng.NaturalGradient(ng.QR(), ng.LogGrid()), steps=3,
+                   monitors={"error": ng.RelativeL2Error(target, points)})
     sol.losses, sol.monitors["error"], sol.stats["rank"], sol.model
     ```
 
@@ -194,7 +194,7 @@ def solve(
     event), `max_steps` (10 000), and `monitors`, `throw` as above.
 
     ```python
-    sol = ng.solve(problem, ng.NaturalGradientFlow(), t1=10.0, loss_tol=1e-10)
+    sol = ng.solve(problem, ng.NaturalGradientFlow(), t1=1.0, loss_tol=1e-10)
     sol.ts, sol.losses, sol.t_final
     ```
     """

@@ -25,7 +25,8 @@ def gram_solve(
 
     ```python
     E = jax.random.normal(key, (50, 10))
-    h, stats = ng.gram_solve(ng.QR(), E, E.T @ g)
+    g = jax.random.normal(jax.random.key(1), (50,))
+    h, stats = ng.gram_solve(ng.QR(), E, E.T @ g)  # h = G⁺Eᵀg = E⁺g (E has full rank)
     ```
     """
     if factored:

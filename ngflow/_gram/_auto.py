@@ -75,7 +75,7 @@ class AutoGram(AbstractGramSolver):
 
     ```python
     auto = ng.AutoGram()
-    auto.describe(n=4096, p=100_486)  # 'Woodbury(chunk=...): ...'
+    auto.describe(n=4096, p=100_801)  # 'Woodbury: wide E (N < p) ...' and the numbers
     ```
     """
 

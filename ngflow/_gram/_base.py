@@ -29,6 +29,18 @@ class AbstractGramSolver(eqx.Module):
     Subclasses implement `solve`. Set `needs_tangent_map = True` if the solve needs the
     tangent map $E$ of a factored metric (it then refuses a [`ngflow.Hessian`][] metric at
     trace time).
+
+    ```python
+    from typing import ClassVar
+
+    class Jacobi(ng.AbstractGramSolver):  # h = diag(G)⁻¹∇L
+        needs_tangent_map: ClassVar[bool] = True
+        def solve(self, tangent, gradient):
+            h = gradient / jnp.sum(tangent.matrix**2, axis=0)
+            return h, {}, jnp.all(jnp.isfinite(h))
+
+    h, stats = ng.gram_solve(Jacobi(), 2 * jnp.eye(3), jnp.ones(3))  # h = 1/4
+    ```
     """
 
     needs_tangent_map: eqx.AbstractClassVar[bool]

@@ -39,6 +39,17 @@ class CompleteOrthogonalDecomposition(lx.AbstractLinearSolver):
 
     - `rcond`: columns whose pivoted $|R_{ii}|$ is at most `rcond` times $|R_{11}|$ are
         treated as dependent. Default: $2\\,\\varepsilon\\max(m, n)$.
+
+    It returns $x = A^+ b = W U^{-1} Q^\\top b$ from the complete orthogonal
+    decomposition $A = Q U W^\\top$ ($Q$, $W$ orthonormal columns, $U$ triangular).
+
+    ```python
+    import lineax as lx
+    A = jnp.array([[1.0, 1.0], [1.0, 1.0], [0.0, 0.0]])  # rank 1
+    cod = ng.CompleteOrthogonalDecomposition()
+    x = lx.linear_solve(lx.MatrixLinearOperator(A), jnp.array([2.0, 2.0, 0.0]), cod).value
+    assert jnp.allclose(x, 1.0)  # (1, 1): the minimum-norm solution of x₁ + x₂ = 2
+    ```
     """
 
     rcond: float | None = None

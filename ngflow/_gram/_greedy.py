@@ -218,7 +218,11 @@ class OrthogonalGreedy(lx.AbstractLinearSolver):
     `greedy_projection` and `greedy_residual` per greedy step.
 
     ```python
-    sol = lx.linear_solve(lx.MatrixLinearOperator(G), grad, OrthogonalGreedy(10))
+    import lineax as lx
+    E = jax.random.normal(key, (20, 6))
+    G, grad = E.T @ E, E.T @ jnp.ones(20)
+    sol = lx.linear_solve(lx.MatrixLinearOperator(G), grad, ng.OrthogonalGreedy(3))
+    assert sol.stats["rank"] == 3  # three columns chosen
     ```
     """
 
@@ -301,6 +305,10 @@ class Greedy(AbstractGramSolver):
         (default $10^{-7}$, the cutoff of [`ngflow.Pinv`][]: a smaller pivot would
         amplify the coefficients by its inverse; on $G$ the pivot is only known to
         about $\\sqrt{\\varepsilon}\\approx 1.5\\cdot10^{-8}$ relative).
+
+    ```python
+    ng.NaturalGradient(ng.Greedy(10))  # h from 10 tangent vectors chosen one at a time
+    ```
     """
 
     needs_tangent_map: ClassVar[bool] = False

@@ -32,6 +32,10 @@ class Pinv(AbstractGramSolver):
         down to $\\varepsilon\\sigma_1$ (the default of `lstsq` on $E$) gives directions with
         huge components along near-null tangent vectors; on the seed-000 least-squares
         problem NGD then stalls at the loss of gradient descent.
+
+    ```python
+    ng.NaturalGradient(ng.Pinv(rcond=1e-7))  # h = G⁺∇L, singular values of E < 1e-7 σ₁ dropped
+    ```
     """
 
     needs_tangent_map: ClassVar[bool] = False

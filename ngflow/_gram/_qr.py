@@ -22,6 +22,10 @@ class QR(AbstractGramSolver):
 
     - `rcond`: pivots $|R_{ii}|\\le$ `rcond` $\\cdot|R_{11}|$ count as dependent columns.
         Default $10^{-7}$, as [`ngflow.Pinv`][] (see there why).
+
+    ```python
+    ng.NaturalGradient(ng.QR())  # least squares on E: error ∝ κ(E), not κ(E)²
+    ```
     """
 
     needs_tangent_map: ClassVar[bool] = True

@@ -18,6 +18,14 @@ class AbstractLoss(eqx.Module):
     Subclasses implement `__call__(model) -> scalar`. Losses add (`l1 + l2`) and scale
     (`3.0 * l`). A loss of the form $\\frac12\\|r(u)\\|^2$ should subclass
     [`ngflow.AbstractResidualLoss`][] so that the Gauss--Newton metric can use $r$.
+
+    ```python
+    class MeanSquare(ng.AbstractLoss):  # L(u) = mean of u² over the points
+        def __call__(self, model):
+            return jnp.mean(jax.vmap(model)(points) ** 2)
+
+    ng.Problem(model, MeanSquare() + 0.1 * ng.LeastSquares(target, points), ng.L2(points))
+    ```
     """
 
     @abc.abstractmethod
@@ -68,6 +76,15 @@ class AbstractResidualLoss(AbstractLoss):
 
     Subclasses implement `residual_features()`, the feature map $u\\mapsto r(u)$. The
     [`ngflow.GaussNewton`][] metric uses its Jacobian as the tangent map $E$.
+
+    ```python
+    class Misfit(ng.AbstractResidualLoss):  # L = ½‖r‖², r = u(X) − t(X)
+        def residual_features(self):
+            r = lambda u: jax.vmap(u)(points) - jax.vmap(target)(points)
+            return ng.Features((ng.ModelBlock(r),))
+
+    ng.Problem(model, Misfit(), ng.GaussNewton())  # E = ∂r/∂θ
+    ```
     """
 
     @abc.abstractmethod
@@ -92,6 +109,14 @@ class Loss(AbstractLoss):
     **Arguments:**
 
     - `fn`: `fn(model) -> scalar`, a pure JAX function of the model.
+
+    $\\mathcal L(u) = \\mathrm{fn}(u)$; methods differentiate it,
+    $\\nabla_\\theta\\mathcal L(u_\\theta)$, by reverse mode.
+
+    ```python
+    loss = ng.Loss(lambda u: jnp.mean(jax.vmap(u)(points) ** 4))  # any scalar function of u
+    problem = ng.Problem(model, loss, ng.L2(points))  # no residual: not with GaussNewton
+    ```
     """
 
     fn: Callable[[PyTree], Scalar]
@@ -106,6 +131,11 @@ class SumOfSquares(AbstractResidualLoss):
     **Arguments:**
 
     - `fn`: `fn(model) -> array`, the residual (any shape; flattened).
+
+    ```python
+    loss = ng.SumOfSquares(lambda u: jax.vmap(u)(points) - jax.vmap(target)(points))
+    problem = ng.Problem(model, loss, ng.GaussNewton())  # ½‖u(X) − t(X)‖², E = ∂r/∂θ
+    ```
     """
 
     fn: Callable[[PyTree], Array]
@@ -115,7 +145,14 @@ class SumOfSquares(AbstractResidualLoss):
 
 
 class Sum(AbstractLoss):
-    """$\\mathcal L = \\sum_j \\mathcal L_j$. Written `loss1 + loss2`."""
+    """$\\mathcal L = \\sum_j \\mathcal L_j$. Written `loss1 + loss2`.
+
+    ```python
+    penalty = ng.Loss(lambda u: 1e-3 * jnp.mean(jax.vmap(u)(points) ** 2))
+    loss = ng.LeastSquares(target, points) + penalty
+    assert isinstance(loss, ng.Sum)  # a part without residual: a plain sum
+    ```
+    """
 
     losses: tuple[AbstractLoss, ...]
 
@@ -128,7 +165,18 @@ class Sum(AbstractLoss):
 
 
 class ResidualSum(AbstractResidualLoss):
-    """A sum of residual losses; its residual stacks theirs. Written `loss1 + loss2`."""
+    """A sum of residual losses; its residual stacks theirs. Written `loss1 + loss2`.
+
+    $r = (r_1, \\dots, r_m)$, so $\\mathcal L = \\frac12\\|r\\|^2 = \\sum_j
+    \\frac12\\|r_j\\|^2$.
+
+    ```python
+    interior = ng.Residual(lambda u, x: ng.laplacian(u, x) + f(x), points)
+    boundary = ng.Residual(lambda u, x: u(x), ng.Box([0, 0], [1, 1]).boundary_grid(8))
+    loss = interior + boundary  # r = (r_interior, r_boundary)
+    assert isinstance(loss, ng.ResidualSum)  # so ng.GaussNewton() / ng.Energy() can use it
+    ```
+    """
 
     losses: tuple[AbstractResidualLoss, ...]
 
@@ -146,7 +194,13 @@ class ResidualSum(AbstractResidualLoss):
 
 
 class Scaled(AbstractLoss):
-    """$c\\,\\mathcal L$. Written `c * loss`."""
+    """$c\\,\\mathcal L$. Written `c * loss`.
+
+    ```python
+    loss = -1.0 * ng.Loss(lambda u: jnp.mean(jax.vmap(u)(points)))  # maximise the mean of u
+    assert isinstance(loss, ng.Scaled)  # c < 0 (or no residual): a plain scaled loss
+    ```
+    """
 
     factor: Float[Array, ""] | float
     loss: AbstractLoss
@@ -159,7 +213,13 @@ class Scaled(AbstractLoss):
 
 
 class ScaledResidual(AbstractResidualLoss):
-    """$c\\,\\mathcal L$ for a residual loss and $c\\ge0$; its residual is $\\sqrt c\\,r$."""
+    """$c\\,\\mathcal L$ for a residual loss and $c\\ge0$; its residual is $\\sqrt c\\,r$.
+
+    ```python
+    loss = 100.0 * ng.LeastSquares(target, points)  # residual 10 r
+    assert isinstance(loss, ng.ScaledResidual)  # still a residual loss, for GaussNewton
+    ```
+    """
 
     factor: Float[Array, ""] | float
     loss: AbstractResidualLoss

@@ -61,6 +61,12 @@ class LeastSquares(AbstractResidualLoss):
     - `target`: a function `t(x)` or its values at the points, shape `(N, *out)`.
     - `points`: shape `(N,)` or `(N, d)`; the model is called on one point at a time.
     - `weights`: quadrature weights, shape `(N,)`. Default $1/N$ (Monte Carlo mean).
+
+    ```python
+    loss = ng.LeastSquares(target, points)  # ½ mean |u(x_i) − t(x_i)|²
+    loss(model)  # a scalar
+    problem = ng.Problem(model, loss, ng.GaussNewton())  # = L2(points), knowing the residual
+    ```
     """
 
     target: Callable | None
@@ -95,6 +101,12 @@ class WeightedLeastSquares(AbstractResidualLoss):
     - `points`: shape `(N,)` or `(N, d)`.
     - `K`: a symmetric positive semidefinite `(N, N)` matrix (for vector outputs of
         size $k$, `(N k, N k)`, acting on the flattened misfit).
+
+    ```python
+    K = jnp.diag(jnp.linspace(1.0, 2.0, 32))  # symmetric positive semidefinite
+    loss = ng.WeightedLeastSquares(target, points, K)  # ½ eᵀKe
+    problem = ng.Problem(model, loss, ng.GaussNewton())  # G = JᵀKJ, as ng.Weighted(K, points)
+    ```
     """
 
     target: Callable | None

@@ -18,6 +18,11 @@ class NegativeLogLikelihood(AbstractLoss):
     **Arguments:** `points` (shape `(N,)` or `(N, d)`), `outcomes` (one per point: integer
     labels for `Categorical`, 0/1 for `Bernoulli`, values for `Gaussian`), `family`,
     `weights` (default $1/N$: the mean).
+
+    ```python
+    loss = ng.NegativeLogLikelihood(points, labels, ng.Bernoulli())  # −mean log p(y_n | x_n)
+    problem = ng.Problem(model, loss, ng.Fisher(points, ng.Bernoulli()))
+    ```
     """
 
     points: Float[Array, "N ..."]
@@ -62,7 +67,8 @@ class CrossEntropy(NegativeLogLikelihood):
     `family=ng.Bernoulli()` for one logit and labels 0/1).
 
     ```python
-    loss = ng.CrossEntropy(x_train, labels)          # labels: integers 0..k-1
+    loss = ng.CrossEntropy(points, labels)          # labels: integers 0..k-1
+    problem = ng.Problem(classifier, loss, ng.Fisher(points, ng.Categorical()))
     ```
     """
 
@@ -122,6 +128,13 @@ class KL(_DensityLoss):
     **Arguments:** `target` (a density function $t(x)\\ge0$ or its values at the points),
     `points`, `weights` (quadrature, default $1/N$), `log` (the model returns $\\log v$;
     default `False`: it returns $v > 0$).
+
+    ```python
+    x = jnp.linspace(-3, 3, 61)  # quadrature points
+    log_v = eqx.nn.MLP("scalar", "scalar", 8, 1, activation=jnp.tanh, key=key)  # returns log v
+    loss = ng.KL(lambda x: jnp.exp(-x**2 / 2), x, log=True)  # KL(t‖v), t a Gaussian
+    problem = ng.Problem(log_v, loss, ng.Fisher(x, ng.Density(log=True)))
+    ```
     """
 
     def __call__(self, model):
@@ -131,7 +144,13 @@ class KL(_DensityLoss):
 class ReverseKL(_DensityLoss):
     """$\\mathrm{KL}(v\\,\\|\\,t) = \\int v\\log(v/t)$ (seed 003's KL loss; mode-seeking), on
     quadrature points with both densities normalised over the points. Arguments as
-    [`ngflow.KL`][]."""
+    [`ngflow.KL`][].
+
+    ```python
+    x = jnp.linspace(-3, 3, 61)
+    loss = ng.ReverseKL(lambda x: jnp.exp(-x**2 / 2), x, log=True)  # KL(v‖t): mode-seeking
+    ```
+    """
 
     def __call__(self, model):
         return _xlogy_ratio(self.log_model(model), self.log_target())

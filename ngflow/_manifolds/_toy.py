@@ -31,6 +31,13 @@ class LinearModel(eqx.Module):
     - `basis`: $\\Phi$, a function `x -> (m,)` array.
     - `B`: the `(p, m)` mixing matrix (data, not parameters).
     - `theta`: the initial parameters, shape `(p,)` (default zeros).
+
+    ```python
+    basis = lambda x: jnp.stack([jnp.ones_like(x), jnp.sin(2 * jnp.pi * x), jnp.cos(2 * jnp.pi * x)])
+    toy = ng.LinearModel(basis, jnp.eye(3))  # v_θ = θᵀBΦ, θ = 0, p = 3
+    x = jnp.linspace(0, 1, 20)
+    problem = ng.Problem(toy, ng.LeastSquares(jnp.sin(2 * jnp.pi * x), x), ng.L2(x))
+    ```
     """
 
     theta: Float[Array, " p"]
@@ -61,6 +68,13 @@ class QuadraticModel(eqx.Module):
     - `B`: shape `(p, m)`.
     - `Q`: shape `(p, p, m)`.
     - `theta`: the initial parameters, shape `(p,)` (default zeros).
+
+    ```python
+    basis = lambda x: jnp.stack([jnp.sin(jnp.pi * x), jnp.sin(2 * jnp.pi * x)])
+    Q = jnp.zeros((2, 2, 2)).at[0, 0, 1].set(1.0)  # θ₀² feeds the second mode
+    toy = ng.QuadraticModel(basis, jnp.eye(2), Q, theta=jnp.array([1.0, 0.0]))
+    assert jnp.isclose(toy(0.25), jnp.sin(jnp.pi / 4) + 0.5)  # (1, ½)·Φ(¼)
+    ```
     """
 
     theta: Float[Array, " p"]

@@ -11,7 +11,17 @@ from .._results import RESULTS
 
 
 class StepInfo(eqx.Module):
-    """What one step saw: recorded per step in [`ngflow.Solution`][]."""
+    """What one step saw: recorded per step in [`ngflow.Solution`][].
+
+    It holds $L(\\theta_k)$, $\\|\\nabla_\\theta L(\\theta_k)\\|$ and the step size
+    $s_k$ of $\\theta_{k+1} = \\theta_k - s_kh_k$.
+
+    ```python
+    info = ng.StepInfo(loss=jnp.asarray(0.5), grad_norm=jnp.asarray(2.0),
+                       step_size=jnp.asarray(0.25), stats={}, result=ng.RESULTS.successful)
+    # returned by AbstractMethod.step; solve stacks them into Solution.losses, .stats, ...
+    ```
+    """
 
     loss: Scalar
     grad_norm: Scalar
@@ -25,6 +35,16 @@ class AbstractMethod(eqx.Module):
 
     `problem` is the [`ngflow.Problem`][]; `flat` gives `flat.model_at(theta)`, the model
     at flat parameters $\\theta\\in\\mathbb{R}^p$.
+
+    ```python
+    class PlainGD(ng.AbstractMethod):  # θ⁺ = θ − 0.1∇L, no state
+        def step(self, problem, flat, theta, state):
+            loss, grad = jax.value_and_grad(lambda t: problem.loss(flat.model_at(t)))(theta)
+            info = ng.StepInfo(loss, jnp.linalg.norm(grad), jnp.asarray(0.1), {}, ng.RESULTS.successful)
+            return theta - 0.1 * grad, state, info
+
+    sol = ng.solve(problem, PlainGD(), steps=3)
+    ```
     """
 
     def init(self, problem, flat, theta) -> PyTree:

@@ -16,6 +16,10 @@ class GradientDescent(AbstractMethod):
 
     - `step`: the step rule (default [`ngflow.LogGrid`][]`()`).
     - `clip`: if given, each component of the direction is clipped to $[-c, c]$.
+
+    ```python
+    method = ng.GradientDescent(ng.LogGrid(30, 1e-6))  # best s of 30 in [1e-6, 1]; no metric
+    ```
     """
 
     step_rule: AbstractStepRule = LogGrid()

@@ -36,7 +36,14 @@ from ._step_rules import AbstractStepRule, LogGrid
 
 class MomentumState(eqx.Module):
     """The previous iterate $\\theta_{k-1}$, step $p_{k-1} = \\theta_k - \\theta_{k-1}$ and
-    step size $s_{k-1}$; `started` is false before the first step."""
+    step size $s_{k-1}$; `started` is false before the first step.
+
+    ```python
+    p = ng.num_parameters(model)
+    state = ng.MomentumState(jnp.zeros(p), jnp.zeros(p), jnp.asarray(0.0), jnp.asarray(False))
+    # what HeavyBall.init returns; a transport's `function(tangent, previous)` receives it
+    ```
+    """
 
     theta: Float[Array, " p"]
     step: Float[Array, " p"]
@@ -45,7 +52,19 @@ class MomentumState(eqx.Module):
 
 
 class AbstractTransport(eqx.Module):
-    """Carries the previous step into the current tangent space (natural heavy-ball)."""
+    """Carries the previous step into the current tangent space (natural heavy-ball).
+
+    The momentum is the projection $m_k = E_k^+ w_k = G_k^{-1}E_k^\\top w_k$ of the
+    function-space vector $w_k$ that `function` returns.
+
+    ```python
+    class HalfLastMomentum(ng.AbstractTransport):  # w_k = ½ E_{k−1} p_{k−1}
+        def function(self, tangent, previous):
+            return 0.5 * tangent.tangent_at(previous.theta, previous.step)
+
+    ng.HeavyBall(ng.Pinv(), ng.LogGrid(), beta=0.9, transport=HalfLastMomentum())
+    ```
+    """
 
     projected: ClassVar[bool] = True
 
@@ -58,7 +77,12 @@ class AbstractTransport(eqx.Module):
 class LastMomentum(AbstractTransport):
     """LM: $w_k = E_{k-1}p_{k-1}$, the previous step as a function (a `jvp` at
     $\\theta_{k-1}$ on the current points); its projection is
-    $G_k^{-1}E_k^\\top E_{k-1}p_{k-1}$, the cross-Gram applied, not formed."""
+    $G_k^{-1}E_k^\\top E_{k-1}p_{k-1}$, the cross-Gram applied, not formed.
+
+    ```python
+    ng.HeavyBall(ng.Pinv(), ng.Constant(0.2), beta=0.95, transport=ng.LastMomentum())
+    ```
+    """
 
     def function(self, tangent, previous):
         return tangent.tangent_at(previous.theta, previous.step)
@@ -66,7 +90,12 @@ class LastMomentum(AbstractTransport):
 
 class FiniteDifference(AbstractTransport):
     """FD: $w_k = \\Phi(\\theta_k) - \\Phi(\\theta_{k-1})$, the change of the function
-    (features) over the previous step."""
+    (features) over the previous step.
+
+    ```python
+    ng.HeavyBall(ng.Pinv(), ng.LogGrid(), beta=0.5, transport=ng.FiniteDifference())
+    ```
+    """
 
     def function(self, tangent, previous):
         return tangent.values - tangent.values_at(previous.theta)
@@ -80,6 +109,10 @@ class LastGradient(AbstractTransport):
     term points uphill, so the previous step $-s_{k-1}\\nabla_u L$ is used. Needs the
     functional gradient, i.e. a residual loss with [`ngflow.GaussNewton`][]/`Energy`
     (there $\\nabla_u L$ is the residual).
+
+    ```python
+    ng.HeavyBall(ng.Pinv(), ng.LogGrid(), beta=0.5, transport=ng.LastGradient())  # GaussNewton()
+    ```
     """
 
     def function(self, tangent, previous):
@@ -95,7 +128,13 @@ class LastGradient(AbstractTransport):
 class ParameterMomentum(AbstractTransport):
     """Parameter-space momentum: $p_{k-1}$ itself, not projected. With the Euclidean
     metric heavy-ball is then Polyak's method; with another metric it is momentum on
-    preconditioned steps. Works with any metric (also [`ngflow.Hessian`][])."""
+    preconditioned steps. Works with any metric (also [`ngflow.Hessian`][]).
+
+    ```python
+    method = ng.HeavyBall(ng.Cholesky(1e-8), ng.Constant(0.1), beta=0.9,
+                          transport=ng.ParameterMomentum())  # with Euclidean(): Polyak
+    ```
+    """
 
     projected: ClassVar[bool] = False
 
@@ -167,10 +206,10 @@ class HeavyBall(AbstractMethod):
     - `transport`: how the previous step is carried over (default `LastMomentum()`).
     - `clip`: optional per-component clip of $h_k$.
     - `restart`: adaptive restart (O'Donoghue & Candès 2015). The step rule searches
-        only along $-h_k$ from $\theta_k + \beta m_k$, never the momentum term, so a
-        large $\beta$ can raise the loss without bound. With `restart=True`, a step whose
-        loss exceeds $L(\theta_k)$ is replaced by the plain natural gradient step from
-        $\theta_k$ and the momentum restarts from zero; the loss then never increases.
+        only along $-h_k$ from $\\theta_k + \\beta m_k$, never the momentum term, so a
+        large $\\beta$ can raise the loss without bound. With `restart=True`, a step whose
+        loss exceeds $L(\\theta_k)$ is replaced by the plain natural gradient step from
+        $\\theta_k$ and the momentum restarts from zero; the loss then never increases.
         Records `restarted` (default `False`: the method as written).
 
     ```python
@@ -271,8 +310,12 @@ class Nesterov(AbstractMethod):
     The recorded loss is $L(\\theta_k)$; the step's statistics are those at $y_k$.
 
     **Arguments:** `gram`, `step`, `beta` (default 0.9), `natural`, `clip` and `restart`
-    (a step that ends above $L(\theta_k)$ is replaced by the natural step from
-    $\theta_k$, and the momentum restarts) as for [`ngflow.HeavyBall`][].
+    (a step that ends above $L(\\theta_k)$ is replaced by the natural step from
+    $\\theta_k$, and the momentum restarts) as for [`ngflow.HeavyBall`][].
+
+    ```python
+    ng.Nesterov(ng.Cholesky(1e-6), ng.LogGrid(), beta=0.7, restart=True)  # natural Nesterov
+    ```
     """
 
     gram: AbstractGramSolver

@@ -93,6 +93,11 @@ class NaturalGradient(AbstractMethod):
         $\\le 3\\cdot10^{-7}$ after 200 steps instead of 9). So it is an option, not the default.
     - `stall`: the fraction of the loss a step must remove to count as progress
         (default 0.01; only used with `fallback`).
+
+    ```python
+    sol = ng.solve(problem, ng.NaturalGradient(), steps=3)  # AutoGram: Pinv on this small E
+    damped = ng.NaturalGradient(ng.Pinv(), ng.LogGrid(), fallback=ng.Cholesky(1e-5))
+    ```
     """
 
     gram: AbstractGramSolver = AutoGram()
@@ -151,6 +156,10 @@ class Newton(AbstractMethod):
         Hessian may be indefinite or singular), [`ngflow.Cholesky`][] or [`ngflow.CG`][].
     - `step`: the step rule (default [`ngflow.LogGrid`][]`()`).
     - `clip`: optional per-component clip of $h$.
+
+    ```python
+    ng.Newton(ng.Pinv())  # h = (∇²L)⁺∇L whatever problem.metric is
+    ```
     """
 
     gram: AbstractGramSolver = Pinv()

@@ -19,7 +19,17 @@ from .._results import RESULTS
 
 
 class AbstractStepRule(eqx.Module):
-    """Chooses the step size $s$ of $\\theta^+ = \\theta - s h$."""
+    """Chooses the step size $s$ of $\\theta^+ = \\theta - s h$.
+
+    ```python
+    class OneOrHalf(ng.AbstractStepRule):  # s = 1 if it lowers L, else ½
+        def __call__(self, loss_at, theta, direction, loss, gradient):
+            s = jnp.where(loss_at(theta - direction) < loss, 1.0, 0.5)
+            return s, {}, ng.RESULTS.successful
+
+    method = ng.NaturalGradient(ng.QR(), OneOrHalf())
+    ```
+    """
 
     @abc.abstractmethod
     def __call__(self, loss_at, theta, direction, loss, gradient):
@@ -32,6 +42,10 @@ class Constant(AbstractStepRule):
     **Arguments:**
 
     - `lr`: the step size.
+
+    ```python
+    ng.GradientDescent(ng.Constant(0.1))  # θ⁺ = θ − 0.1∇L
+    ```
     """
 
     lr: Float[Array, ""] = eqx.field(converter=as_float)
@@ -63,6 +77,10 @@ class LogGrid(AbstractStepRule):
     - `num`: number of grid points.
     - `smallest`, `largest`: the extreme step sizes.
     - `early_exit`: stop at the first local minimum below the current loss (default).
+
+    ```python
+    ng.NaturalGradient(ng.QR(), ng.LogGrid(num=31, smallest=0.5**30))  # s ∈ {1, ½, …, 2⁻³⁰}
+    ```
     """
 
     num: int = eqx.field(default=31, static=True)
@@ -135,6 +153,10 @@ class Backtracking(AbstractStepRule):
     - `factor`: the shrink factor $\\rho\\in(0,1)$.
     - `armijo`: the sufficient-decrease constant $c\\in(0,1)$.
     - `max_steps`: the number of shrinks allowed.
+
+    ```python
+    ng.GradientDescent(ng.Backtracking(initial=1.0, factor=0.5, armijo=1e-4))  # halve s until Armijo
+    ```
     """
 
     initial: Float[Array, ""] = eqx.field(default=1.0, converter=as_float)

@@ -32,6 +32,13 @@ class TangentMap:
 
     Built by [`ngflow.AbstractFactoredMetric.linearise`][] inside `jit`, or from a matrix
     by `TangentMap.from_matrix` (see [`ngflow.gram_solve`][]).
+
+    ```python
+    E = jax.random.normal(key, (6, 3))
+    tangent = ng.TangentMap.from_matrix(E, residual=jnp.ones(6))  # ∇L = Eᵀg, g = 1
+    h, stats, ok = ng.QR().solve(tangent, E.T @ jnp.ones(6))  # h = E⁺g: least squares on E
+    assert tangent.shape == (6, 3) and tangent.gram_mv(h).shape == (3,)  # Gh = Eᵀ(Eh)
+    ```
     """
 
     def __init__(
@@ -193,6 +200,11 @@ class MetricMatrix:
 
     `matrix` is dense $M$; `matrix_free()` applies $M$ by a `jvp` of `matrix_fn`'s
     generator.
+
+    ```python
+    M = ng.MetricMatrix.from_matrix(jnp.array([[2.0, 0.0], [0.0, 4.0]]))
+    h, stats, ok = ng.Pinv().solve(M, jnp.array([2.0, 4.0]))  # h = M⁺∇L = (1, 1)
+    ```
     """
 
     def __init__(self, matrix_fn: Callable, mv_fn: Callable | None, theta):
@@ -233,7 +245,13 @@ class MetricMatrix:
 
 
 class AbstractMetric(eqx.Module):
-    """A metric $M(\\theta)$ on parameters; natural gradient steps solve $M h = \\nabla_\\theta L$."""
+    """A metric $M(\\theta)$ on parameters; natural gradient steps solve $M h = \\nabla_\\theta L$.
+
+    ```python
+    assert isinstance(ng.L2(points), ng.AbstractFactoredMetric)  # G = EᵀE
+    assert not isinstance(ng.Hessian(), ng.AbstractFactoredMetric)  # only a matrix M(θ)
+    ```
+    """
 
     @abc.abstractmethod
     def linearise(self, problem, flat, theta) -> "TangentMap | MetricMatrix":
@@ -248,6 +266,18 @@ class AbstractFactoredMetric(AbstractMetric):
 
     Subclasses implement `features(loss)`. Every Gram solve, the cross-Gram
     $E_k^\\top E_{k-1}$ and projections of functions on the tangent space follow from it.
+
+    ```python
+    from typing import ClassVar
+
+    class Values(ng.AbstractFactoredMetric):  # Φ(θ) = u_θ(X): the L2 metric, unweighted
+        residual_is_features: ClassVar[bool] = False
+
+        def features(self, loss):
+            return ng.Features((ng.ModelBlock(lambda u: jax.vmap(u)(points)),))
+
+    ng.Problem(model, ng.LeastSquares(target, points), Values())  # any Gram solve works
+    ```
     """
 
     residual_is_features: eqx.AbstractClassVar[bool]

@@ -18,6 +18,12 @@ class ConstantMetric(AbstractFactoredMetric):
 
     - `M`: shape `(p, p)`, in the order of the model's flattened parameters
         (`jax.flatten_util.ravel_pytree` of its inexact array leaves).
+
+    ```python
+    p = ng.num_parameters(model)
+    metric = ng.ConstantMetric(jnp.diag(jnp.linspace(1.0, 2.0, p)))  # h = M⁻¹∇L
+    ng.Problem(model, ng.LeastSquares(target, points), metric)
+    ```
     """
 
     residual_is_features: ClassVar[bool] = False

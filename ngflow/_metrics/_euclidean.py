@@ -9,6 +9,10 @@ class Euclidean(AbstractFactoredMetric):
 
     It is factored with $E = I$ ($\\Phi(\\theta) = \\theta$), so momentum methods with it
     are the classical parameter-space ones.
+
+    ```python
+    ng.Problem(model, ng.LeastSquares(target, points), ng.Euclidean())  # NGD = GD here
+    ```
     """
 
     residual_is_features: ClassVar[bool] = False

@@ -90,8 +90,8 @@ class Fisher(AbstractFactoredMetric):
     - `weights`: shape `(N,)`; default $1/N$ (for a density: the quadrature weights).
 
     ```python
-    metric = ng.Fisher(x_train, ng.Categorical())
-    problem = ng.Problem(model, ng.CrossEntropy(x_train, labels), metric)
+    metric = ng.Fisher(points, ng.Categorical())  # classifier: 2 logits per point
+    problem = ng.Problem(classifier, ng.CrossEntropy(points, labels), metric)
     ```
     """
 
@@ -134,6 +134,11 @@ class EmpiricalFisher(AbstractFactoredMetric):
 
     **Arguments:** `points`, `outcomes` (one per point: labels for `Categorical` and
     `Bernoulli`, values for `Gaussian`), `family`, `weights` (default $1/N$).
+
+    ```python
+    metric = ng.EmpiricalFisher(points, labels, ng.Categorical())  # g_n at the observed labels
+    problem = ng.Problem(classifier, ng.CrossEntropy(points, labels), metric)
+    ```
     """
 
     residual_is_features: ClassVar[bool] = False

@@ -14,6 +14,12 @@ class GaussNewton(AbstractFactoredMetric):
     Because $\\nabla_\\theta L = E^\\top r$, Gram solves on $E$ (`QR`, `Pinv`) solve the
     least-squares problem $\\min_h\\|Eh - r\\|$ directly, without squaring the condition
     number. The loss must be an [`ngflow.AbstractResidualLoss`][].
+
+    ```python
+    ng.Problem(model, ng.LeastSquares(target, points), ng.GaussNewton())  # E = ∂r/∂θ
+    interior = ng.Residual(lambda u, x: ng.laplacian(u, x) + f(x), points)
+    ng.Problem(model, interior, ng.Energy())  # the same metric (an alias): ENGD for a PINN
+    ```
     """
 
     residual_is_features: ClassVar[bool] = True

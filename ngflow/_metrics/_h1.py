@@ -24,6 +24,10 @@ class H1(AbstractFactoredMetric):
 
     - `points`: shape `(N,)` or `(N, d)`.
     - `weights`: shape `(N,)`; default $1/N$.
+
+    ```python
+    ng.Problem(model, ng.LeastSquares(target, points), ng.H1(points))  # ⟨v, w⟩ with ∇v·∇w
+    ```
     """
 
     residual_is_features: ClassVar[bool] = False

@@ -9,6 +9,11 @@ class Hessian(AbstractMetric):
     It is not a Gram matrix $E^\\top E$ (it may be indefinite), so solves that need the
     tangent map $E$ (`QR`, `Woodbury`) refuse it. `Pinv` and `CG` (by Hessian-vector
     products) work; `Cholesky` needs it positive definite.
+
+    ```python
+    problem = ng.Problem(model, ng.LeastSquares(target, points), ng.Hessian())
+    method = ng.NaturalGradient(ng.Pinv())  # Newton, as ng.Newton()
+    ```
     """
 
     def linearise(self, problem, flat, theta):

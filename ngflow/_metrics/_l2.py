@@ -24,6 +24,10 @@ class L2(AbstractFactoredMetric):
 
     - `points`: shape `(N,)` or `(N, d)`.
     - `weights`: shape `(N,)`; default $1/N$.
+
+    ```python
+    ng.Problem(model, ng.LeastSquares(target, points), ng.L2(points))  # the L2 projection
+    ```
     """
 
     residual_is_features: ClassVar[bool] = False

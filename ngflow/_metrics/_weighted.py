@@ -20,6 +20,11 @@ class Weighted(AbstractFactoredMetric):
     - `K`: symmetric positive semidefinite, shape `(N, N)` (or `(N k, N k)` for outputs
         of size $k$, acting on the flattened values).
     - `points`: shape `(N,)` or `(N, d)`.
+
+    ```python
+    K = jnp.eye(32) + jnp.ones((32, 32)) / 32  # symmetric positive definite
+    ng.Problem(model, ng.WeightedLeastSquares(target, points, K), ng.Weighted(K, points))
+    ```
     """
 
     residual_is_features: ClassVar[bool] = False
