@@ -13,7 +13,7 @@ ngd = ng.solve(problem, ng.NaturalGradient(ng.QR()), steps=500)
 Importing ngflow enables float64 in JAX (`jax_enable_x64`).
 """
 
-import importlib.metadata
+import importlib.metadata as _metadata
 
 import jax as _jax
 
@@ -140,6 +140,6 @@ from ._solve import solve as solve  # noqa: E402
 
 
 try:
-    __version__ = importlib.metadata.version("ngflow")
-except importlib.metadata.PackageNotFoundError:  # running from a source tree
+    __version__ = _metadata.version("ngflow")
+except _metadata.PackageNotFoundError:  # running from a source tree
     __version__ = "0.0.0"

@@ -304,7 +304,9 @@ def test_auto_gram_chooses_by_size_and_records_why():
         sol = ng.solve(problem, ng.NaturalGradient(auto, ng.Constant(0.1)), steps=2)
         ref = ng.solve(problem, ng.NaturalGradient(solver, ng.Constant(0.1)), steps=2)
         assert np.all(np.asarray(sol.stats["auto_choice"]) == index), limit
-        np.testing.assert_allclose(sol.final_loss, ref.final_loss, rtol=1e-12)
+        # the same solve, compiled in another program: equal up to rounding (the truncated
+        # CG amplifies it to ~1e-11)
+        np.testing.assert_allclose(sol.final_loss, ref.final_loss, rtol=1e-9)
         assert type(solver).__name__ in auto.describe(n=n, p=p)
     assert "Cholesky" in ng.AutoGram.CHOICES[3] and len(ng.AutoGram.CHOICES) == 5
     # Wide E (N = 20 < p): Pinv while small, then sample space, dense or chunked.
@@ -324,3 +326,14 @@ def test_auto_gram_chooses_by_size_and_records_why():
     choice = ng.AutoGram(memory_fraction=1e-15).select(tangent)
     assert isinstance(choice, ng.CG) and isinstance(choice.preconditioner, ng.Nystrom)
     assert ng.AutoGram(memory_fraction=0.5).limit() > ng.AutoGram(memory_fraction=0.01).limit() > 0
+
+
+def test_gram_solves_example_runs_and_holds_its_claim(monkeypatch):
+    # examples/gram_solves.py --quick exits non-zero (SystemExit) if its claim fails.
+    import pathlib
+    import runpy
+    import sys
+
+    path = pathlib.Path(__file__).resolve().parent.parent / "examples" / "gram_solves.py"
+    monkeypatch.setattr(sys, "argv", ["gram_solves.py", "--quick"])
+    runpy.run_path(str(path), run_name="__main__")

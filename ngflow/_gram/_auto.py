@@ -146,12 +146,11 @@ class AutoGram(AbstractGramSolver):
             n, p = metric.shape
         limit = self.limit()
         index, solver = self._choice(n, p, limit)
-        name = type(solver).__name__
-        if getattr(solver, "chunk", None) is not None:
-            name += f"(chunk={solver.chunk})"
+        chunk = getattr(solver, "chunk", None)
         return (
-            f"{name}: {self.CHOICES[index]} (N={n}, p={p}, L={limit:.3g} entries"
-            f" = {8 * limit / 2**30:.3g} GiB)"
+            f"{self.CHOICES[index]} (N={n}, p={p}"
+            + (f", chunk={chunk}" if chunk is not None else "")
+            + f", L={limit:.3g} entries = {8 * limit / 2**30:.3g} GiB)"
         )
 
     def uses_dense(self, metric):
