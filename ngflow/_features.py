@@ -284,7 +284,7 @@ class Features(eqx.Module):
                 shape = jax.eval_shape(rows_b)[1].shape[:1] + jac_a.shape[:1]
                 block = jax.lax.cond(
                     b >= a,
-                    lambda: (lambda jac_b: jac_b @ jac_a.T)(rows_b()[1]),
+                    lambda: rows_b()[1] @ jac_a.T,
                     lambda: jnp.zeros(shape, dtype),
                 )
                 return b + 1, block
