@@ -23,6 +23,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PyTree
 
+from . import _progress
 from ._domains import has_samplers
 from ._gram import AbstractGramSolver, Cholesky
 from ._gram._base import as_float
@@ -216,8 +217,16 @@ class FlowSolution(eqx.Module):
 
 
 
+class _FlowMeter(dfx.TqdmProgressMeter):
+    """diffrax's tqdm meter with ngflow's bar: labelled, and grouped by `ng.progress_group`."""
+
+    _init_bar = staticmethod(_progress.flow_bar)
+
+
 @eqx.filter_jit
-def _run_flow(problem, flow, monitors, t0, t1, dt0, solver, controller, ts, loss_tol, max_steps):
+def _run_flow(
+    problem, flow, monitors, t0, t1, dt0, solver, controller, ts, loss_tol, max_steps, meter
+):
     flat = FlatModel(problem.model)
     loss_at = lambda t: problem.loss(flat.model_at(t))
     term = dfx.ODETerm(lambda s, y, args: flow.vector_field(problem, flat, y))
@@ -236,6 +245,7 @@ def _run_flow(problem, flow, monitors, t0, t1, dt0, solver, controller, ts, loss
         event=event,
         max_steps=max_steps,
         throw=False,
+        progress_meter=meter,
     )
     (ts_saved, ts_end), (ys_saved, ys_end) = sol.ts, sol.ys
     saved = jax.vmap(flow.theta)(ys_saved)
@@ -280,6 +290,7 @@ def solve_flow(
     max_steps: int = 10_000,
     monitors: dict[str, Callable] | None = None,
     throw: bool = True,
+    progress: bool | None = None,
 ) -> FlowSolution:
     """See [`ngflow.solve`][] (the flow form)."""
     from ._solve import _check_monitors
@@ -300,6 +311,7 @@ def solve_flow(
     ts = jnp.linspace(t0, t1, 101) if saveat is None else jnp.asarray(saveat, dtype=float)
     if ts.ndim != 1 or ts.shape[0] < 1:
         raise ValueError("solve: `saveat` must be a non-empty 1D array of times.")
+    _progress._flow_desc[0] = type(flow).__name__
     start = time.perf_counter()
     out = _run_flow(
         problem,
@@ -313,6 +325,7 @@ def solve_flow(
         ts,
         None if loss_tol is None else jnp.asarray(loss_tol, float),
         int(max_steps),
+        _FlowMeter() if _progress.enabled(progress) else dfx.NoProgressMeter(),
     )
     out = jax.block_until_ready(out)
     finite = bool(out.pop("finite"))
@@ -324,6 +337,7 @@ def solve_flow(
     elif not diffrax_ok:
         result = RESULTS.integration_failed
     sol = FlowSolution(**out, result=result, wall_time=time.perf_counter() - start)
+    _progress.solved(sol.final_loss)
     if not diffrax_ok or not finite:
         message = (
             f"ngflow.solve (flow) stopped at t = {float(sol.t_final):.4g} of {t1}: "

@@ -1,5 +1,7 @@
-"""A progress bar that observes a compiled loop through a host callback."""
+"""Progress bars: one per `ng.solve` (a host callback observes the compiled loop) and,
+optionally, one per group of solves (`ng.progress_group`)."""
 
+import contextlib
 import itertools
 import sys
 
@@ -8,6 +10,7 @@ import numpy as np
 
 _bars: dict[int, object] = {}
 _ids = itertools.count()
+_groups: list = []  # the open `progress_group` bars, innermost last
 
 
 def enabled(progress: bool | None) -> bool:
@@ -17,12 +20,37 @@ def enabled(progress: bool | None) -> bool:
     return bool(progress)
 
 
-def open_bar(total: int, desc: str) -> int:
+def _tqdm():
     from tqdm.auto import tqdm
 
+    return tqdm
+
+
+def open_bar(total: int, desc: str) -> int:
+    """A bar for one solve; inside a group it is labelled by the group and transient."""
+    group = _groups[-1] if _groups else None
+    if group is not None:
+        desc = f"{group.desc}: {desc}"
     bar_id = next(_ids)
-    _bars[bar_id] = tqdm(total=total, desc=desc, leave=True, dynamic_ncols=True)
+    _bars[bar_id] = _tqdm()(total=total, desc=desc, leave=group is None, dynamic_ncols=True)
     return bar_id
+
+
+_flow_desc = ["flow"]  # the label of the next flow's bar, set by `solve_flow` on the host
+
+
+def flow_bar():
+    """The bar of a flow (diffrax calls this on the host when the integration starts)."""
+    group = _groups[-1] if _groups else None
+    desc = _flow_desc[0] if group is None else f"{group.desc}: {_flow_desc[0]}"
+    return _tqdm()(
+        total=100,
+        unit="%",
+        desc=desc,
+        leave=group is None,
+        dynamic_ncols=True,
+        bar_format="{desc}: {percentage:.1f}% of [t0, t1]|{bar}| [{elapsed}<{remaining}]",
+    )
 
 
 def update(bar_id, step, loss) -> None:
@@ -38,3 +66,57 @@ def close_bar(bar_id: int) -> None:
     bar = _bars.pop(bar_id, None)
     if bar is not None:
         bar.close()
+
+
+def solved(loss=None) -> None:
+    """Counts one finished solve in every open group."""
+    for group in _groups:
+        if group is None:
+            continue
+        group.update(1)
+        if loss is not None:
+            group.set_postfix_str(f"last loss={float(loss):.3e}", refresh=True)
+
+
+@contextlib.contextmanager
+def progress_group(desc: str, *, show: bool | None = None, leave: bool = True):
+    """One progress bar for every [`ngflow.solve`][] call inside a `with` block.
+
+    A script that runs many solves (a sweep, a figure) gets one bar that counts them,
+    labelled `desc`, with the last final loss; each solve's own bar (steps and loss)
+    is shown below it while it runs and then removed.
+
+    ```python
+    with ng.progress_group("sweep", show=True) as bar:
+        for lr in (0.1, 0.2):
+            ng.solve(problem, ng.GradientDescent(ng.Constant(lr)), steps=5, progress=False)
+    assert bar.n == 2
+    ```
+
+    **Arguments:**
+
+    - `desc`: the label of the bar and the prefix of the solves' bars.
+    - `show`: `None` (default): only when standard error is a terminal, like
+        `ng.solve(progress=None)`. When not shown, the block runs unchanged and
+        `bar` is `None`.
+    - `leave`: keep the group's bar on screen when the block ends.
+
+    **Yields:** the `tqdm` bar (its `.n` is the number of solves so far), or `None`.
+    """
+    if not enabled(show):
+        _groups.append(None)
+        try:
+            yield None
+        finally:
+            _groups.pop()
+        return
+    bar = _tqdm()(
+        desc=desc, leave=leave, bar_format="{desc}: {n} solves [{elapsed}{postfix}]"
+    )
+    _groups.append(bar)
+    try:
+        yield bar
+    finally:
+        _groups.pop()
+        bar.close()
+

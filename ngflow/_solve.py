@@ -175,7 +175,9 @@ def solve(
         solution) when the solve fails: NaN/Inf loss or gradient, or a failed metric
         solve. If `False`, check `Solution.result`. A step rule that finds no decrease
         (a stall, `RESULTS.search_failed`) stops the loop with a warning, never raises.
-    - `progress`: show a progress bar (`None`: only when standard error is a terminal).
+    - `progress`: show a progress bar of the steps and the loss (`None`: only when
+        standard error is a terminal). To group the bars of many solves under one,
+        see [`ngflow.progress_group`][].
     - `save_params`: keep the flat parameters of every iterate in `Solution.params`.
     - `key`: a `jax.random.key` for the points of sampled losses (those given a sampler
         such as `box.sampler(n)` instead of points); step $k$ uses
@@ -191,7 +193,8 @@ def solve(
     `PIDController(rtol=1e-6, atol=1e-9)`; `ConstantStepSize()` with `dt0` for fixed
     steps), `dt0` (default $(t_1 - t_0)/1000$), `saveat` (times at which to record,
     default 101 equispaced), `loss_tol` (stop when the loss falls below it: a diffrax
-    event), `max_steps` (10 000), and `monitors`, `throw` as above.
+    event), `max_steps` (10 000), and `monitors`, `throw`, `progress` as above (the
+    flow's bar is diffrax's `TqdmProgressMeter`, in percent of $[t_0, t_1]$).
 
     ```python
     sol = ng.solve(problem, ng.NaturalGradientFlow(), t1=1.0, loss_tol=1e-10)
@@ -206,7 +209,9 @@ def solve(
                 "solve: a flow is integrated up to `t1=...`; `steps`, `save_params` and "
                 "`key` are for discrete methods (a flow always records its parameters)."
             )
-        return solve_flow(problem, method, monitors=monitors, throw=throw, **flow_options)
+        return solve_flow(
+            problem, method, monitors=monitors, throw=throw, progress=progress, **flow_options
+        )
     if flow_options:
         raise TypeError(
             f"solve: unexpected argument(s) {', '.join(sorted(flow_options))}; t1, solver, "
@@ -239,6 +244,7 @@ def solve(
             _progress.close_bar(bar_id)
     wall_time = time.perf_counter() - start
     solution = Solution(**out, wall_time=wall_time)
+    _progress.solved(solution.final_loss)
     if solution.result == RESULTS.search_failed:
         k = int(solution.num_steps)
         warnings.warn(

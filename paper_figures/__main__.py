@@ -1,7 +1,8 @@
 """`python -m paper_figures [NAME ...] [--list] [--quick] [--out DIR]`.
 
 Writes `OUT/NAME.json` (the plotted data and every setting) and `OUT/NAME.png` for each
-selected figure (default: all). A figure that raises is reported with its traceback and
+selected figure (default: all). On a terminal, one bar counts the figures, one the
+current figure's solves, and one the current solve's steps. A figure that raises is reported with its traceback and
 the others still run; the exit status is 1 if any figure failed.
 """
 
@@ -13,6 +14,8 @@ import platform
 import sys
 import time
 import traceback
+
+import ngflow as ng
 
 from . import FIGURES, load
 
@@ -55,7 +58,8 @@ def _make(name: str, quick: bool, out: pathlib.Path, say) -> None:
         f"{name}: seed {module.SEED} {module.SECTION} ({'quick' if quick else 'full'}) ..."
     )
     start = time.perf_counter()
-    data = module.run(quick)
+    with ng.progress_group(name, leave=False):  # counts the figure's solves (on a terminal)
+        data = module.run(quick)
     run_time = time.perf_counter() - start
     meta = {
         "name": module.NAME,

@@ -130,6 +130,30 @@ def test_progress_bar_reports_through_a_host_callback(capsys):
     assert capsys.readouterr().err == ""
 
 
+def test_progress_group_counts_its_solves_and_labels_their_bars(capsys):
+    problem = mlp_problem(seed=5)
+    method = ng.NaturalGradient(ng.Cholesky())
+    with ng.progress_group("sweep", show=True) as bar:
+        a = ng.solve(problem, method, steps=6, progress=True)
+        ng.solve(problem, ng.GradientDescent(), steps=3, progress=False)
+        with pytest.raises(ValueError):  # refused before running: not counted
+            ng.solve(problem, method, steps=-1)
+        flow = ng.solve(problem, ng.NaturalGradientFlow(), t1=0.5, progress=True)
+        assert bar.n == 3
+    err = capsys.readouterr().err
+    assert "sweep: NaturalGradient:" in err and "sweep: NaturalGradientFlow:" in err
+    assert "sweep: 3 solves" in err
+    assert f"last loss={float(flow.final_loss):.3e}" in err
+    # the bars observe, they do not change the computation
+    b = ng.solve(problem, method, steps=6, progress=False)
+    assert np.array_equal(a.losses, b.losses)
+    quiet = ng.solve(problem, ng.NaturalGradientFlow(), t1=0.5, progress=False)
+    assert np.array_equal(flow.losses, quiet.losses)
+    with ng.progress_group("hidden", show=False) as hidden:
+        ng.solve(problem, method, steps=2, progress=False)
+    assert hidden is None and capsys.readouterr().err == ""
+
+
 def test_zero_steps_returns_the_initial_model():
     problem = _linear(np.ones(3))
     sol = ng.solve(problem, ng.NaturalGradient(), steps=0)
