@@ -1,9 +1,11 @@
-"""`python -m paper_figures [NAME ...] [--list] [--quick] [--out DIR]`.
+"""`python -m paper_figures [NAME ...] [--list] [--quick] [--gallery] [--out DIR]`.
 
 Writes `OUT/NAME.json` (the plotted data and every setting) and `OUT/NAME.png` for each
-selected figure (default: all). On a terminal, one bar counts the figures, one the
-current figure's solves, and one the current solve's steps. A figure that raises is reported with its traceback and
-the others still run; the exit status is 1 if any figure failed.
+selected figure (default: all), and with `--gallery` a downscaled copy in
+`paper_figures/gallery/NAME.png` (the README's images; full runs only). On a terminal,
+one bar counts the figures, one the current figure's solves, and one the current solve's
+steps. A figure that raises is reported with its traceback and the others still run;
+the exit status is 1 if any figure failed.
 """
 
 import argparse
@@ -17,7 +19,7 @@ import traceback
 
 import ngflow as ng
 
-from . import FIGURES, load
+from . import _gallery, FIGURES, load
 
 
 DEFAULT_OUT = pathlib.Path(__file__).resolve().parent / "out"
@@ -34,12 +36,20 @@ def _parse(argv):
     parser.add_argument("--list", action="store_true", help="list the figures and exit")
     parser.add_argument("--quick", action="store_true", help="small, fast settings")
     parser.add_argument(
+        "--gallery",
+        action="store_true",
+        help="also copy each figure made into paper_figures/gallery/ (the README's images; "
+        "full runs only)",
+    )
+    parser.add_argument(
         "--out",
         type=pathlib.Path,
         default=DEFAULT_OUT,
         help=f"output directory (default {DEFAULT_OUT})",
     )
     args = parser.parse_args(argv)
+    if args.gallery and args.quick:
+        parser.error("--gallery takes full runs only; drop --quick")
     unknown = [name for name in args.names if name not in FIGURES]
     if unknown:
         parser.error(
@@ -52,7 +62,7 @@ def _fmt(value) -> str:
     return "NaN" if value is None else f"{value:.3e}"
 
 
-def _make(name: str, quick: bool, out: pathlib.Path, say) -> None:
+def _make(name: str, quick: bool, out: pathlib.Path, say, gallery: bool = False) -> None:
     module = load(name)
     say(
         f"{name}: seed {module.SEED} {module.SECTION} ({'quick' if quick else 'full'}) ..."
@@ -79,6 +89,8 @@ def _make(name: str, quick: bool, out: pathlib.Path, say) -> None:
     text = json.dumps(data, indent=1, allow_nan=False, ensure_ascii=False)
     json_path.write_text(text + "\n", encoding="utf-8")
     module.plot(data, png_path)
+    if gallery:
+        say(f"  gallery: {_gallery.update(name, out)}")
     for label, result in data.get("methods", {}).items():  # the figures' convention
         say(
             f"  {label:16s} final loss {_fmt(result.get('final_loss'))}  "
@@ -94,7 +106,7 @@ def main(argv=None) -> int:
     if args.list:
         for name in FIGURES:
             module = load(name)
-            print(f"{name:28s} seed {module.SEED}  {module.SECTION:18s} {module.TITLE}")
+            print(f"{name:22s} seed {module.SEED}, {module.SECTION} — {module.TITLE}")
         return 0
     names = args.names or list(FIGURES)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -110,7 +122,7 @@ def main(argv=None) -> int:
     failed = []
     for name in bar if bar is not None else names:
         try:
-            _make(name, args.quick, args.out, say)
+            _make(name, args.quick, args.out, say, args.gallery)
         except Exception:  # noqa: BLE001 - report and go on with the other figures
             failed.append(name)
             say(f"{name}: FAILED\n{traceback.format_exc()}", file=sys.stderr)

@@ -1,0 +1,65 @@
+"""The README: its set-up commands, its first script, and its gallery of every figure."""
+
+import json
+import pathlib
+import re
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from paper_figures import _gallery, FIGURES
+
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+BLOCKS = re.findall(r"```(\w*)\n(.*?)```", README, re.S)
+
+
+def test_readme_starts_with_the_two_setup_commands():
+    assert README.index("```") < README.index("\n## ")  # before any section
+    lang, body = BLOCKS[0]
+    lines = [line for line in body.splitlines() if line.strip()]
+    assert lang == "bash" and len(lines) == 2
+    assert "paper_figures" in lines[0] and "pytest" in lines[1]
+    assert all(line.startswith("python3 -m pip install -e ") for line in lines)
+
+
+def test_the_first_script_solves_its_problem_two_ways_as_it_says():
+    lang, code = BLOCKS[1]
+    assert lang == "python" and len(code.strip().splitlines()) <= 16
+    ns: dict = {}
+    exec(compile(code, "<README script>", "exec"), ns)  # noqa: S102
+    gd, ngd = ns["gd"], ns["ngd"]
+    # the comment in the script: GD ~1e-1, NGD ~1e-11
+    assert 1e-2 < float(gd.final_loss) < 1.0
+    assert float(ngd.final_loss) < 1e-9
+
+
+def test_the_gallery_shows_every_figure_and_nothing_else():
+    gallery = sorted(p.stem for p in _gallery.GALLERY.glob("*.png"))
+    assert gallery == sorted(FIGURES)
+    embedded = re.findall(r"!\[(\w+)\]\(paper_figures/gallery/(\w+)\.png\)", README)
+    assert [name for name, _ in embedded] == [name for _, name in embedded] == list(FIGURES)
+    for name in FIGURES:  # each image has its one line, which names it
+        assert f"**`{name}`**" in README
+        with Image.open(_gallery.GALLERY / f"{name}.png") as image:
+            assert image.width <= _gallery.WIDTH
+
+
+def test_the_gallery_takes_full_runs_only_and_downscales(tmp_path):
+    rgb = np.zeros((300, 2400, 3), np.uint8)
+    rgb[:, :1200] = (255, 0, 0)
+    Image.fromarray(rgb).save(tmp_path / "fig.png")
+    for quick in (True, False):
+        meta = {"figure": {"quick": quick}}
+        (tmp_path / "fig.json").write_text(json.dumps(meta), encoding="utf-8")
+        if quick:
+            with pytest.raises(ValueError, match="full runs only"):
+                _gallery.update("fig", tmp_path, tmp_path / "gallery")
+        else:
+            path = _gallery.update("fig", tmp_path, tmp_path / "gallery")
+    with Image.open(path) as image:
+        assert image.size == (_gallery.WIDTH, 150)
+        pixels = np.asarray(image.convert("RGB"))
+    assert (pixels[:, :590] == (255, 0, 0)).all() and (pixels[:, 610:] == 0).all()
