@@ -6,10 +6,11 @@ NGD-OGA (`ng.NaturalGradient(ng.Greedy(20), ...)`), each with the best of 30
 log-spaced step sizes in [1e-6, 1], no clipping. Panels: loss and relative L² error
 on a 50 × 50 evaluation grid, per iteration.
 
-Measured (1000 points, 300 steps): final loss GD 9.3e-2, NGD 1.4e-12, NGD-OGA 2.3e-5.
+Measured (1000 points, 300 steps; full run of 2026-11-22): final loss GD 9.3e-2, NGD
+1.4e-12, NGD-OGA 3.4e-5 (2.3e-5 with earlier code: the greedy picks follow round-off).
 NGD sits near its initial loss for ~25 iterations (its first steps have |h| ~ 2e4 and
-no step of the grid lowers the loss), NGD-OGA is at 1.5e-3 by iteration 20; NGD passes
-it near iteration 35. Per iteration (3 runs): GD 2.5-3.3, NGD 121-126, NGD-OGA 8-10
+no step of the grid lowers the loss), NGD-OGA is at 1.1e-3 by iteration 20; NGD is below
+it from iteration 37 on. Per iteration (3 runs): GD 2.5-3.3, NGD 117-126, NGD-OGA 7-10
 ms. At step 99 the greedy picked a tangent vector of norm 7e-19 (a saturated neuron),
 |h| ~ 4e14, and the best step of the grid raised the loss by 42% (recovered at the
 next step).

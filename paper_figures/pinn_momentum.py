@@ -38,7 +38,7 @@ plateau before NGD; final error: median over the converged runs):
 | LM       | 3/20 (seeds 1, 9, 16) | 84 (66-108; 25-244) | 7/20    | 3.9e-6      | 2.8   |
 | FD       | 0/20                  | 62 (56-88; 31-293)  | 9/20    | 1.1e-5      | 2.5   |
 | LG       | 2/20 (seeds 1, 7)     | 60 (48-118; 38-193) | 8/20    | 1.4e-5      | 3.5   |
-| Nesterov | 0/20                  | 58 (38-73; 17-131)  | 15/20   | 4.9e-6      | 3.7   |
+| Nesterov | 0/20                  | 58.5 (38-73; 17-131)| 15/20   | 4.9e-6      | 3.7   |
 
 So natural Nesterov is the only momentum method that helps robustly: no failures, it
 leaves the initial plateau before NGD on 15 of 20 seeds, and its worst seed takes 131

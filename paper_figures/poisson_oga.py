@@ -8,10 +8,11 @@ E-NGD is the minimum-norm least-squares natural gradient (`ng.Pinv()`), E-NGD-OG
 natural gradient from k = 20 greedily chosen tangent vectors (`ng.Greedy(20)`).
 Panels: loss and relative L² error on a 100 × 100 grid, per iteration.
 
-Measured (784 interior + 116 boundary points, 300 steps): E-NGD reaches relative L²
-error 2.8e-7 (loss 1.1e-10) by iteration ~35; E-NGD-OGA is ahead until iteration ~25
-(loss 0.92 against 58 at iteration 20) and ends at error 1.7e-3 (loss 2.8e-3). Per
-iteration (3 runs): E-NGD 114-122, E-NGD-OGA 12-16 ms.
+Measured (784 interior + 116 boundary points, 300 steps; full run of 2026-11-22): E-NGD
+reaches relative L² error 2.8e-7 (loss 1.1e-10) by iteration ~32; E-NGD-OGA is ahead
+until iteration 26 (loss 0.89 against 58 at iteration 20) and ends at error 1.3e-3
+(loss 1.7e-3; 1.7e-3 and 2.8e-3 with earlier code: the greedy picks follow round-off).
+Per iteration (4 runs): E-NGD 104-122, E-NGD-OGA 10-16 ms.
 """
 
 import time
