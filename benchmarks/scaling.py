@@ -115,7 +115,9 @@ def build(width, n):
         boundary_residual, square.boundary_grid(n + 1), weight=BOUNDARY_WEIGHT
     )
     loss = interior + boundary
-    model = eqx.nn.MLP(2, "scalar", width, 2, activation=jnp.tanh, key=jax.random.key(0))
+    model = eqx.nn.MLP(
+        2, "scalar", width, 2, activation=jnp.tanh, key=jax.random.key(0)
+    )
     error = ng.RelativeL2Error(u_star, square.grid(100))
     return model, loss, error
 
@@ -179,7 +181,9 @@ def run_ngd(model, loss, solve, budget):
         if status != "successful" or took < chunk:
             break
         m = sol.model
-        target = max(1, min(200, int(TARGET_CHUNK_S / max(sol.wall_time / chunk, 1e-4))))
+        target = max(
+            1, min(200, int(TARGET_CHUNK_S / max(sol.wall_time / chunk, 1e-4)))
+        )
         if chunk == 1 and target > 1:
             chunk = target
             t0 = time.perf_counter()
@@ -300,7 +304,12 @@ def auto_name(n, p):
     return ng.AutoGram().describe(n=n, p=p).split(":")[0].split("(")[0]
 
 
-AUTO_SOLVE = {"Woodbury": "woodbury", "Cholesky": "cholesky", "Pinv": "pinv", "CG": "cg50"}
+AUTO_SOLVE = {
+    "Woodbury": "woodbury",
+    "Cholesky": "cholesky",
+    "Pinv": "pinv",
+    "CG": "cg50",
+}
 
 
 def skip_reason(solve, n, p, dense_gb, max_flops):
@@ -314,14 +323,18 @@ def skip_reason(solve, n, p, dense_gb, max_flops):
         return f"G {p}x{p} = {g_gb:.1f} GB > {dense_gb:g} GB"
     flops = flops_per_step(solve, n, p)
     if flops > max_flops:
-        return (f"{flops:.1e} flops per step ({kind}): ~{flops / 33e9 / 60:.0f} min at "
-                f"the 33 GFlop/s measured for dgemm here, over --max-flops {max_flops:.0e}")
+        return (
+            f"{flops:.1e} flops per step ({kind}): ~{flops / 33e9 / 60:.0f} min at "
+            f"the 33 GFlop/s measured for dgemm here, over --max-flops {max_flops:.0e}"
+        )
     return None
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="2 small cells, 5 s budget")
+    parser.add_argument(
+        "--quick", action="store_true", help="2 small cells, 5 s budget"
+    )
     parser.add_argument("--budget", type=float, default=None,
                         help="seconds per run (default 60, 180 for 100k parameters)")  # fmt: skip
     parser.add_argument("--cells", nargs="*", help="SIZE:N, e.g. 1k:1k 10k:4k 100k:16k")
@@ -373,7 +386,11 @@ def main():
                          json.dumps(spec)], capture_output=True, text=True,
                         timeout=args.timeout,
                     )  # fmt: skip
-                    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
+                    lines = [
+                        ln
+                        for ln in proc.stdout.splitlines()
+                        if ln.startswith("RESULT ")
+                    ]
                     if lines:
                         row.update(json.loads(lines[-1][7:]))
                     else:
@@ -405,8 +422,11 @@ def line(r):
     head = (f"{r['size']:>5} {r['p']:>7} {r['N']:>6} {r['solve']:<9} {r['auto']:<9} "
             f"{r['budget_s']:>6.0f} ")  # fmt: skip
     if "skipped" in r or "failed" in r:
-        return head + "SKIPPED: " + r["skipped"] if "skipped" in r else head + "FAILED: " + r[
-            "failed"]
+        return (
+            head + "SKIPPED: " + r["skipped"]
+            if "skipped" in r
+            else head + "FAILED: " + r["failed"]
+        )
     notes = []
     if r["status"] != "successful":
         notes.append(r["status"])

@@ -60,7 +60,9 @@ def main():
     line = ng.Box(0, 1)
     pde = ng.Residual(convection_diffusion, line.sampler(m, every=1))
     ends = ng.Residual(lambda u, x: u(x), jnp.array([[0.0], [1.0]]))
-    model = eqx.nn.MLP(1, "scalar", 20, 2, activation=jnp.tanh, key=jax.random.key(args.seed))
+    model = eqx.nn.MLP(
+        1, "scalar", 20, 2, activation=jnp.tanh, key=jax.random.key(args.seed)
+    )
     problem = ng.Problem(model, pde + ends, ng.Energy())
     error = ng.RelativeL2Error(u_star, line.grid(2001))
     method = ng.NaturalGradient(ng.Cholesky(1e-5))
@@ -68,9 +70,15 @@ def main():
                    key=jax.random.key(100 + args.seed))  # fmt: skip
 
     err = float(sol.monitors["error"][-1])
-    print(f"eps = {EPS}, {m} points redrawn every step, {steps} steps, seed {args.seed}")
-    print(f"relative L2 error {err:.3e}  (initial {float(sol.monitors['error'][0]):.3e})")
-    print(f"final minibatch loss {float(sol.final_loss):.3e}, wall time {sol.wall_time:.1f} s")
+    print(
+        f"eps = {EPS}, {m} points redrawn every step, {steps} steps, seed {args.seed}"
+    )
+    print(
+        f"relative L2 error {err:.3e}  (initial {float(sol.monitors['error'][0]):.3e})"
+    )
+    print(
+        f"final minibatch loss {float(sol.final_loss):.3e}, wall time {sol.wall_time:.1f} s"
+    )
     if not err <= tol:
         raise SystemExit(f"FAILED: relative L2 error {err:.3g} > {tol:g}")
 

@@ -34,11 +34,15 @@ def main():
     natural = ng.solve(problem, ng.NaturalGradientFlow(), t1=20.0, loss_tol=tol)
     plain = ng.solve(problem, ng.GradientFlow(), t1=float(natural.t_final))
     print(f"loss at t=0: {float(natural.losses[0]):.3e}; tolerance {tol:g}")
-    print(f"natural gradient flow reaches it at t = {float(natural.t_final):.2f} "
-          f"({int(natural.stats['num_steps'])} Tsit5 steps, {natural.wall_time:.1f} s)")
+    print(
+        f"natural gradient flow reaches it at t = {float(natural.t_final):.2f} "
+        f"({int(natural.stats['num_steps'])} Tsit5 steps, {natural.wall_time:.1f} s)"
+    )
     print(f"gradient flow at that time: loss {float(plain.final_loss):.3e}")
     if not (float(natural.final_loss) <= tol and float(plain.final_loss) > 10 * tol):
-        raise SystemExit("FAILED: expected the natural flow to reach the tolerance first")
+        raise SystemExit(
+            "FAILED: expected the natural flow to reach the tolerance first"
+        )
 
 
 if __name__ == "__main__":

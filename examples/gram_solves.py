@@ -33,10 +33,14 @@ def main():
     width, steps = (40, 40) if parser.parse_args().quick else (60, 100)
     f = lambda x: 2 * jnp.pi**2 * jnp.sin(jnp.pi * x[0]) * jnp.sin(jnp.pi * x[1])
     box = ng.Box([0, 0], [1, 1])
-    interior = ng.Residual(lambda u, x: ng.laplacian(u, x) + f(x), box.interior_grid(30))
+    interior = ng.Residual(
+        lambda u, x: ng.laplacian(u, x) + f(x), box.interior_grid(30)
+    )
     boundary = ng.Residual(lambda u, x: u(x), box.boundary_grid(31), weight=100.0)
     loss = interior + boundary  # N = 900 + 124 = 1024 residuals
-    model = eqx.nn.MLP(2, "scalar", width, 2, activation=jnp.tanh, key=jax.random.key(0))
+    model = eqx.nn.MLP(
+        2, "scalar", width, 2, activation=jnp.tanh, key=jax.random.key(0)
+    )
     problem = ng.Problem(model, loss, ng.Energy())
     error = ng.RelativeL2Error(lambda x: f(x) / (2 * jnp.pi**2), box.grid(50))
     print(ng.AutoGram().describe(n=1024, p=ng.FlatModel(model).theta0.shape[0]))
@@ -55,7 +59,9 @@ def main():
               f"{float(sol.final_loss):.2e}, rel. L2 {errors[name]:.1e}, {sol.wall_time:.1f} s")  # fmt: skip
     chol, wood = list(first.values())[:2]
     if abs(chol - wood) > 1e-6 * chol or max(errors.values()) > 1e-3:
-        raise SystemExit(f"FAILED: first steps {chol:.6e} vs {wood:.6e}, errors {errors}")
+        raise SystemExit(
+            f"FAILED: first steps {chol:.6e} vs {wood:.6e}, errors {errors}"
+        )
 
 
 if __name__ == "__main__":

@@ -41,7 +41,9 @@ def heat(u, z):  # z = (t, x)
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a smaller grid, fewer steps")
+    parser.add_argument(
+        "--quick", action="store_true", help="a smaller grid, fewer steps"
+    )
     parser.add_argument("--seed", type=int, default=0, help="initialisation seed")
     args = parser.parse_args()
     n, steps, tol = (14, 100, 1e-4) if args.quick else (28, 200, 1e-5)
@@ -55,14 +57,22 @@ def main():
         + ng.Residual(lambda u, z: u(z) - jnp.sin(jnp.pi * z[1]), at_t0, weight=100.0)
         + ng.Residual(lambda u, z: u(z), sides, weight=100.0)
     )
-    model = eqx.nn.MLP(2, "scalar", 20, 2, activation=jnp.tanh, key=jax.random.key(args.seed))
+    model = eqx.nn.MLP(
+        2, "scalar", 20, 2, activation=jnp.tanh, key=jax.random.key(args.seed)
+    )
     problem = ng.Problem(model, loss, ng.Energy())
     error = ng.RelativeL2Error(u_star, domain.grid(100))
-    sol = ng.solve(problem, ng.NaturalGradient(), steps=steps, monitors={"error": error})
+    sol = ng.solve(
+        problem, ng.NaturalGradient(), steps=steps, monitors={"error": error}
+    )
 
     err = float(sol.monitors["error"][-1])
-    print(f"{n}x{n} interior, {len(at_t0)} initial, {len(sides)} side points; {steps} steps")
-    print(f"relative L2 error {err:.3e}  (initial {float(sol.monitors['error'][0]):.3e})")
+    print(
+        f"{n}x{n} interior, {len(at_t0)} initial, {len(sides)} side points; {steps} steps"
+    )
+    print(
+        f"relative L2 error {err:.3e}  (initial {float(sol.monitors['error'][0]):.3e})"
+    )
     print(f"final loss {float(sol.final_loss):.3e}, wall time {sol.wall_time:.1f} s")
     if not err <= tol:
         raise SystemExit(f"FAILED: relative L2 error {err:.3g} > {tol:g}")

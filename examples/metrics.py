@@ -52,8 +52,12 @@ def main():
     gap = np.max(np.abs(sols["L2"].params[1] - sols["GaussNewton"].params[1]))
     print(f"max |θ_L2 − θ_GN| after one step: {gap:.1e}")
     gd = float(sols["Euclidean"].final_loss)
-    if gap > 1e-10 or any(float(sols[n].final_loss) > gd / 100 for n in ("L2", "GaussNewton")):
-        raise SystemExit("FAILED: L2 and Gauss-Newton differ, or one is not 100x below GD")
+    if gap > 1e-10 or any(
+        float(sols[n].final_loss) > gd / 100 for n in ("L2", "GaussNewton")
+    ):
+        raise SystemExit(
+            "FAILED: L2 and Gauss-Newton differ, or one is not 100x below GD"
+        )
 
 
 if __name__ == "__main__":

@@ -35,7 +35,9 @@ def main():
     step = ng.Constant(0.2)
     methods = {
         "NGD": ng.NaturalGradient(ng.Pinv(), step),
-        "heavy-ball LM": ng.HeavyBall(ng.Pinv(), step, beta=0.95, transport=ng.LastMomentum()),
+        "heavy-ball LM": ng.HeavyBall(
+            ng.Pinv(), step, beta=0.95, transport=ng.LastMomentum()
+        ),
         "Nesterov": ng.Nesterov(ng.Pinv(), step, beta=0.95),
     }
     final = {}
@@ -44,9 +46,13 @@ def main():
         final[name] = (float(sol.model.theta[0]), float(sol.final_loss))
         print(f"{name:14s} θ = {final[name][0]:+.4f}  loss {final[name][1]:.4f}")
     stuck = final["NGD"][0] < 0 and final["NGD"][1] > 1.2  # local minimum: loss 1.280
-    escaped = all(final[k][0] > 0 and final[k][1] < 0.55 for k in ("heavy-ball LM", "Nesterov"))
+    escaped = all(
+        final[k][0] > 0 and final[k][1] < 0.55 for k in ("heavy-ball LM", "Nesterov")
+    )
     if not (stuck and escaped):  # global minimum: loss 0.5454
-        raise SystemExit("FAILED: expected NGD in the local minimum, momentum in the global one")
+        raise SystemExit(
+            "FAILED: expected NGD in the local minimum, momentum in the global one"
+        )
 
 
 if __name__ == "__main__":

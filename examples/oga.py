@@ -34,7 +34,10 @@ def main():
     steps = 40 if parser.parse_args().quick else 200
     points = jax.random.uniform(jax.random.key(0), (400, 2))
     a = lambda x: jnp.pi * x
-    g = lambda x: jnp.sin(a(x)[0]) * jnp.sin(a(x)[1]) + jnp.sin(1.5 * a(x)[0]) * jnp.sin(1.5 * a(x)[1])
+    g = lambda x: (
+        jnp.sin(a(x)[0]) * jnp.sin(a(x)[1])
+        + jnp.sin(1.5 * a(x)[0]) * jnp.sin(1.5 * a(x)[1])
+    )
     model = eqx.nn.MLP(2, "scalar", 30, 1, activation=jnp.tanh, key=jax.random.key(1))
     problem = ng.Problem(model, ng.LeastSquares(g, points), ng.L2(points))
     grid = ng.LogGrid(30, 1e-6)
@@ -42,19 +45,35 @@ def main():
     runs = {"GD": ng.GradientDescent(grid), "Greedy(5)": ng.NaturalGradient(ng.Greedy(5), grid),
             "Greedy(20)": ng.NaturalGradient(ng.Greedy(20), grid),
             "NGD (Pinv)": ng.NaturalGradient(ng.Pinv(), grid)}  # fmt: skip
-    sols = {name: ng.solve(problem, m, steps=steps, progress=False) for name, m in runs.items()}
+    sols = {
+        name: ng.solve(problem, m, steps=steps, progress=False)
+        for name, m in runs.items()
+    }
     for name, sol in sols.items():
-        print(f"{name:11s} final loss {float(sol.final_loss):.3e}  ({sol.wall_time:.1f} s)")
+        print(
+            f"{name:11s} final loss {float(sol.final_loss):.3e}  ({sol.wall_time:.1f} s)"
+        )
     captured = np.asarray(sols["Greedy(20)"].stats["greedy_projection"][0])
-    print("step 0: share of |Π∇uL|² captured after each greedy pick:", np.round(captured / captured[-1], 3))
+    print(
+        "step 0: share of |Π∇uL|² captured after each greedy pick:",
+        np.round(captured / captured[-1], 3),
+    )
 
     p = ng.num_parameters(model)
-    full = ng.solve(problem, ng.NaturalGradient(ng.Greedy(p), grid), steps=1, progress=False)
+    full = ng.solve(
+        problem, ng.NaturalGradient(ng.Greedy(p), grid), steps=1, progress=False
+    )
     share = captured[-1] / np.asarray(full.stats["greedy_projection"][0])[-1]
     print(f"step 0: Greedy(20) captures {share:.4f} of Greedy(p = {p})")
     nested = np.all(np.diff(captured) >= -1e-12 * captured[-1])
-    if not (nested and share >= 0.99 and sols["Greedy(20)"].final_loss < sols["GD"].final_loss):
-        raise SystemExit("FAILED: nested projections, 99 % with k = 20, or Greedy(20) below GD")
+    if not (
+        nested
+        and share >= 0.99
+        and sols["Greedy(20)"].final_loss < sols["GD"].final_loss
+    ):
+        raise SystemExit(
+            "FAILED: nested projections, 99 % with k = 20, or Greedy(20) below GD"
+        )
 
 
 if __name__ == "__main__":

@@ -41,22 +41,34 @@ def u_star(x):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="smaller grids, fewer steps")
+    parser.add_argument(
+        "--quick", action="store_true", help="smaller grids, fewer steps"
+    )
     parser.add_argument("--seed", type=int, default=0, help="initialisation seed")
     args = parser.parse_args()
     n, steps, tol = (14, 60, 1e-5) if args.quick else (28, 100, 1e-6)
 
     square = ng.Box([0, 0], [1, 1])
-    interior = ng.Residual(lambda u, x: ng.laplacian(u, x) + f(x), square.interior_grid(n))
+    interior = ng.Residual(
+        lambda u, x: ng.laplacian(u, x) + f(x), square.interior_grid(n)
+    )
     boundary = ng.Residual(lambda u, x: u(x), square.boundary_grid(n + 1), weight=100.0)
-    model = eqx.nn.MLP(2, "scalar", 20, 2, activation=jnp.tanh, key=jax.random.key(args.seed))
+    model = eqx.nn.MLP(
+        2, "scalar", 20, 2, activation=jnp.tanh, key=jax.random.key(args.seed)
+    )
     problem = ng.Problem(model, interior + boundary, ng.Energy())
     error = ng.RelativeL2Error(u_star, square.grid(100))
-    sol = ng.solve(problem, ng.NaturalGradient(), steps=steps, monitors={"error": error})
+    sol = ng.solve(
+        problem, ng.NaturalGradient(), steps=steps, monitors={"error": error}
+    )
 
     err = float(sol.monitors["error"][-1])
-    print(f"{n}x{n} interior + {4 * (n + 1)} boundary points, {steps} steps, seed {args.seed}")
-    print(f"relative L2 error {err:.3e}  (initial {float(sol.monitors['error'][0]):.3e})")
+    print(
+        f"{n}x{n} interior + {4 * (n + 1)} boundary points, {steps} steps, seed {args.seed}"
+    )
+    print(
+        f"relative L2 error {err:.3e}  (initial {float(sol.monitors['error'][0]):.3e})"
+    )
     print(f"final loss {float(sol.final_loss):.3e}, wall time {sol.wall_time:.1f} s")
     if not err <= tol:
         raise SystemExit(f"FAILED: relative L2 error {err:.3g} > {tol:g}")

@@ -51,12 +51,20 @@ def main():
     parser.add_argument("--quick", action="store_true", help="fewer points and steps")
     parser.add_argument("--seed", type=int, default=0, help="initialisation seed")
     args = parser.parse_args()
-    n_in, n_bd, steps, tol = (1000, 200, 100, 5e-4) if args.quick else (4000, 500, 200, 2e-4)
+    n_in, n_bd, steps, tol = (
+        (1000, 200, 100, 5e-4) if args.quick else (4000, 500, 200, 2e-4)
+    )
 
     cube = ng.Box([0] * 5, [1] * 5)
-    interior = ng.Residual(lambda u, x: ng.laplacian(u, x) + f(x), cube.sampler(n_in, every=1))
-    boundary = ng.Residual(lambda u, x: u(x) - u_star(x), cube.boundary_sampler(n_bd, every=1))
-    model = eqx.nn.MLP(5, "scalar", 64, 1, activation=jnp.tanh, key=jax.random.key(args.seed))
+    interior = ng.Residual(
+        lambda u, x: ng.laplacian(u, x) + f(x), cube.sampler(n_in, every=1)
+    )
+    boundary = ng.Residual(
+        lambda u, x: u(x) - u_star(x), cube.boundary_sampler(n_bd, every=1)
+    )
+    model = eqx.nn.MLP(
+        5, "scalar", 64, 1, activation=jnp.tanh, key=jax.random.key(args.seed)
+    )
     problem = ng.Problem(model, interior + boundary, ng.Energy())
     error = ng.RelativeL2Error(u_star, cube.sample(jax.random.key(12345), 10_000))
     sol = ng.solve(problem, ng.NaturalGradient(ng.Cholesky(1e-6)), steps=steps,
@@ -64,8 +72,12 @@ def main():
 
     err = float(sol.monitors["error"][-1])
     print(f"{n_in} interior + {n_bd} boundary points redrawn every step, {steps} steps")
-    print(f"relative L2 error {err:.3e}  (initial {float(sol.monitors['error'][0]):.3e})")
-    print(f"wall time {sol.wall_time:.1f} s ({1e3 * sol.wall_time / steps:.0f} ms/step)")
+    print(
+        f"relative L2 error {err:.3e}  (initial {float(sol.monitors['error'][0]):.3e})"
+    )
+    print(
+        f"wall time {sol.wall_time:.1f} s ({1e3 * sol.wall_time / steps:.0f} ms/step)"
+    )
     if not err <= tol:
         raise SystemExit(f"FAILED: relative L2 error {err:.3g} > {tol:g}")
 

@@ -79,7 +79,9 @@ def symmetric_sqrt(K, who: str, name: str = "K"):
     """$S$ with $S^\\top S = K$ for a symmetric positive semidefinite $K$ (via `eigh`)."""
     K = jnp.asarray(K)
     if K.ndim != 2 or K.shape[0] != K.shape[1]:
-        raise ValueError(f"{who}: `{name}` must be a square matrix, got shape {K.shape}.")
+        raise ValueError(
+            f"{who}: `{name}` must be a square matrix, got shape {K.shape}."
+        )
     if is_concrete(K):
         Kn = np.asarray(K)
         scale = max(float(np.max(np.abs(Kn))), 1e-300)
@@ -94,4 +96,4 @@ def symmetric_sqrt(K, who: str, name: str = "K"):
                 f"{who}: `{name}` must be positive semidefinite; its smallest "
                 f"eigenvalue is {lo:.3e}."
             )
-    return (jnp.sqrt(jnp.clip(evals, 0.0))[:, None] * evecs.T)
+    return jnp.sqrt(jnp.clip(evals, 0.0))[:, None] * evecs.T

@@ -207,7 +207,9 @@ def resample(tree, key: PRNGKeyArray, step):
     def draw(node):
         if not _has_sampler(node):
             return node
-        sub = jax.random.fold_in(jax.random.fold_in(key, next(index)), step // node.sampler.every)
+        sub = jax.random.fold_in(
+            jax.random.fold_in(key, next(index)), step // node.sampler.every
+        )
         return eqx.tree_at(lambda m: m.points, node, node.sampler(sub))
 
     return jtu.tree_map(draw, tree, is_leaf=_has_sampler)

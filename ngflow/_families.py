@@ -127,7 +127,9 @@ class Gaussian(AbstractFamily):
 
     def __check_init__(self):
         if self.std is not None and not self.std > 0:
-            raise ValueError(f"Gaussian: `std` must be positive or None, got {self.std}.")
+            raise ValueError(
+                f"Gaussian: `std` must be positive or None, got {self.std}."
+            )
 
     def _split(self, z):
         if self.std is None:
@@ -143,7 +145,9 @@ class Gaussian(AbstractFamily):
         mean, log_std = self._split(z)
         if self.std is None:
             scaled = mean / jax.lax.stop_gradient(jnp.exp(log_std))
-            return jnp.concatenate([jnp.ravel(scaled), jnp.sqrt(2.0) * jnp.ravel(log_std)])
+            return jnp.concatenate(
+                [jnp.ravel(scaled), jnp.sqrt(2.0) * jnp.ravel(log_std)]
+            )
         return jnp.ravel(mean) / self.std
 
     def check_output(self, shape, who):
@@ -179,10 +183,14 @@ class Density(AbstractFamily):
         return z if self.log else jnp.log(z)
 
     def log_prob(self, z, y):
-        raise TypeError("Density: use it with ng.Fisher or the KL losses (it is normalised over points).")
+        raise TypeError(
+            "Density: use it with ng.Fisher or the KL losses (it is normalised over points)."
+        )
 
     def fisher_features(self, z):
-        raise TypeError("Density: normalised over all points by ng.Fisher, not per point.")
+        raise TypeError(
+            "Density: normalised over all points by ng.Fisher, not per point."
+        )
 
     def check_output(self, shape, who):
         if shape != ():

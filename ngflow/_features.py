@@ -101,8 +101,12 @@ class PointBlock(AbstractBlock):
         """Values and Jacobian rows in one reverse pass per point (`vmap` of `vjp`)."""
 
         def at_point(x, d):
-            value, pullback = jax.vjp(lambda t: jnp.ravel(self.fn(model_at(t), x, d)), theta)
-            rows = jax.vmap(lambda e: pullback(e)[0])(jnp.eye(value.shape[0], dtype=value.dtype))
+            value, pullback = jax.vjp(
+                lambda t: jnp.ravel(self.fn(model_at(t), x, d)), theta
+            )
+            rows = jax.vmap(lambda e: pullback(e)[0])(
+                jnp.eye(value.shape[0], dtype=value.dtype)
+            )
             return value, rows
 
         values, jac = jax.vmap(at_point)(self.points, self.data)
@@ -139,7 +143,9 @@ class PointBlock(AbstractBlock):
 
         carry, ys = jax.lax.scan(body, carry, parts)
         # a chunk's y has chunk × (outputs per point) rows; keep those of the n real points
-        ys = jax.tree.map(lambda y: y.reshape(-1, *y.shape[2:])[: n * (y.shape[1] // chunk)], ys)
+        ys = jax.tree.map(
+            lambda y: y.reshape(-1, *y.shape[2:])[: n * (y.shape[1] // chunk)], ys
+        )
         return carry, ys
 
 
@@ -292,8 +298,12 @@ class Features(eqx.Module):
             columns = self.scan_rows(model_at, theta, chunk, inner, 0, lazy=True)[1]
             return a + 1, (value_a, columns.T, jnp.full(jac_a.shape[0], a))
 
-        values, upper, index = self.scan_rows(model_at, theta, chunk, outer, 0, lazy=True)[1]
-        diagonal = index[:, None] == index[None, :]  # the blocks E_aE_aᵀ, in both halves
+        values, upper, index = self.scan_rows(
+            model_at, theta, chunk, outer, 0, lazy=True
+        )[1]
+        diagonal = (
+            index[:, None] == index[None, :]
+        )  # the blocks E_aE_aᵀ, in both halves
         return upper + upper.T - jnp.where(diagonal, upper, 0.0), values
 
     def scaled(self, factor) -> "Features":

@@ -169,7 +169,10 @@ class NaturalHeavyBallFlow(AbstractFlow):
 
     def vector_field(self, problem, flat, y):
         theta, v = y
-        return (v, -self.gamma * v - _natural_direction(problem, flat, theta, self.gram))
+        return (
+            v,
+            -self.gamma * v - _natural_direction(problem, flat, theta, self.gram),
+        )
 
     def theta(self, y):
         return y[0]
@@ -216,7 +219,6 @@ class FlowSolution(eqx.Module):
     wall_time: float
 
 
-
 class _FlowMeter(dfx.TqdmProgressMeter):
     """diffrax's tqdm meter with ngflow's bar: labelled, and grouped by `ng.progress_group`."""
 
@@ -225,7 +227,18 @@ class _FlowMeter(dfx.TqdmProgressMeter):
 
 @eqx.filter_jit
 def _run_flow(
-    problem, flow, monitors, t0, t1, dt0, solver, controller, ts, loss_tol, max_steps, meter
+    problem,
+    flow,
+    monitors,
+    t0,
+    t1,
+    dt0,
+    solver,
+    controller,
+    ts,
+    loss_tol,
+    max_steps,
+    meter,
 ):
     flat = FlatModel(problem.model)
     loss_at = lambda t: problem.loss(flat.model_at(t))
@@ -255,7 +268,9 @@ def _run_flow(
 
     def observe(theta):
         model = flat.model_at(theta)
-        return loss_at(theta), {name: jnp.asarray(m(model)) for name, m in monitors.items()}
+        return loss_at(theta), {
+            name: jnp.asarray(m(model)) for name, m in monitors.items()
+        }
 
     losses, mons = jax.vmap(observe)(safe)
     nan = lambda a: jnp.where(reached, a, jnp.nan)
@@ -265,11 +280,15 @@ def _run_flow(
         monitors={k: nan(v) for k, v in mons.items()},
         params=jnp.where(reached[:, None], saved, jnp.nan),
         states=jax.tree.map(
-            lambda a: jnp.where(reached.reshape(-1, *(1,) * (a.ndim - 1)), a, jnp.nan), ys_saved
+            lambda a: jnp.where(reached.reshape(-1, *(1,) * (a.ndim - 1)), a, jnp.nan),
+            ys_saved,
         ),
         model=flat.model_at(final),
         t_final=ts_end[0],
-        stats={k: sol.stats[k] for k in ("num_steps", "num_accepted_steps", "num_rejected_steps")},
+        stats={
+            k: sol.stats[k]
+            for k in ("num_steps", "num_accepted_steps", "num_rejected_steps")
+        },
         diffrax_result=sol.result,
         final_loss=loss_at(final),
         finite=jnp.all(jnp.isfinite(final)) & jnp.isfinite(loss_at(final)),
@@ -308,7 +327,11 @@ def solve_flow(
         stepsize_controller = dfx.PIDController(rtol=1e-6, atol=1e-9)
     if dt0 is None:
         dt0 = (t1 - t0) / 1000
-    ts = jnp.linspace(t0, t1, 101) if saveat is None else jnp.asarray(saveat, dtype=float)
+    ts = (
+        jnp.linspace(t0, t1, 101)
+        if saveat is None
+        else jnp.asarray(saveat, dtype=float)
+    )
     if ts.ndim != 1 or ts.shape[0] < 1:
         raise ValueError("solve: `saveat` must be a non-empty 1D array of times.")
     _progress._flow_desc[0] = type(flow).__name__
@@ -330,7 +353,9 @@ def solve_flow(
     out = jax.block_until_ready(out)
     finite = bool(out.pop("finite"))
     r = out["diffrax_result"]
-    diffrax_ok = bool(r == dfx.RESULTS.successful) or bool(r == dfx.RESULTS.event_occurred)
+    diffrax_ok = bool(r == dfx.RESULTS.successful) or bool(
+        r == dfx.RESULTS.event_occurred
+    )
     result = RESULTS.successful
     if not finite:
         result = RESULTS.nonfinite
@@ -344,6 +369,8 @@ def solve_flow(
             f"{RESULTS[result]} (diffrax: {dfx.RESULTS[sol.diffrax_result] or 'successful'})"
         )
         if throw:
-            raise SolveError(message + "\n(Pass `throw=False` to get the partial solution.)", sol)
+            raise SolveError(
+                message + "\n(Pass `throw=False` to get the partial solution.)", sol
+            )
         warnings.warn(message, stacklevel=3)
     return sol

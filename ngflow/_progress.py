@@ -32,11 +32,15 @@ def open_bar(total: int, desc: str) -> int:
     if group is not None:
         desc = f"{group.desc}: {desc}"
     bar_id = next(_ids)
-    _bars[bar_id] = _tqdm()(total=total, desc=desc, leave=group is None, dynamic_ncols=True)
+    _bars[bar_id] = _tqdm()(
+        total=total, desc=desc, leave=group is None, dynamic_ncols=True
+    )
     return bar_id
 
 
-_flow_desc = ["flow"]  # the label of the next flow's bar, set by `solve_flow` on the host
+_flow_desc = [
+    "flow"
+]  # the label of the next flow's bar, set by `solve_flow` on the host
 
 
 def flow_bar():
@@ -119,4 +123,3 @@ def progress_group(desc: str, *, show: bool | None = None, leave: bool = True):
     finally:
         _groups.pop()
         bar.close()
-

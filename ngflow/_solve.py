@@ -33,7 +33,16 @@ def _fill(shape_dtype):
 
 
 @eqx.filter_jit
-def _run(problem, method, monitors, steps: int, progress: bool, save_params: bool, bar_id, key):
+def _run(
+    problem,
+    method,
+    monitors,
+    steps: int,
+    progress: bool,
+    save_params: bool,
+    bar_id,
+    key,
+):
     flat = FlatModel(problem.model)
     theta0 = flat.theta0
     sampled = has_samplers(problem)
@@ -210,7 +219,12 @@ def solve(
                 "`key` are for discrete methods (a flow always records its parameters)."
             )
         return solve_flow(
-            problem, method, monitors=monitors, throw=throw, progress=progress, **flow_options
+            problem,
+            method,
+            monitors=monitors,
+            throw=throw,
+            progress=progress,
+            **flow_options,
         )
     if flow_options:
         raise TypeError(
@@ -220,14 +234,18 @@ def solve(
     if steps is None:
         raise ValueError("solve: `steps=` is required for a discrete method.")
     if not isinstance(problem, Problem):
-        raise TypeError(f"solve: `problem` must be an ng.Problem, got {type(problem).__name__}.")
+        raise TypeError(
+            f"solve: `problem` must be an ng.Problem, got {type(problem).__name__}."
+        )
     if not isinstance(method, AbstractMethod):
         raise TypeError(
             f"solve: `method` must be an ngflow method (e.g. ng.NaturalGradient()), got "
             f"{type(method).__name__}."
         )
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
-        raise ValueError(f"solve: `steps` must be a non-negative integer, got {steps!r}.")
+        raise ValueError(
+            f"solve: `steps` must be a non-negative integer, got {steps!r}."
+        )
     steps = int(steps)
     monitors = _check_monitors(monitors, problem.model)
     show = _progress.enabled(progress) and steps > 0
@@ -236,7 +254,14 @@ def solve(
     try:
         key = jax.random.key(0) if key is None else key
         out = _run(
-            problem, method, monitors, steps, show, bool(save_params), jnp.asarray(bar_id), key
+            problem,
+            method,
+            monitors,
+            steps,
+            show,
+            bool(save_params),
+            jnp.asarray(bar_id),
+            key,
         )
         out = jax.block_until_ready(out)
     finally:

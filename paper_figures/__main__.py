@@ -62,13 +62,17 @@ def _fmt(value) -> str:
     return "NaN" if value is None else f"{value:.3e}"
 
 
-def _make(name: str, quick: bool, out: pathlib.Path, say, gallery: bool = False) -> None:
+def _make(
+    name: str, quick: bool, out: pathlib.Path, say, gallery: bool = False
+) -> None:
     module = load(name)
     say(
         f"{name}: seed {module.SEED} {module.SECTION} ({'quick' if quick else 'full'}) ..."
     )
     start = time.perf_counter()
-    with ng.progress_group(name, leave=False):  # counts the figure's solves (on a terminal)
+    with ng.progress_group(
+        name, leave=False
+    ):  # counts the figure's solves (on a terminal)
         data = module.run(quick)
     run_time = time.perf_counter() - start
     meta = {

@@ -17,7 +17,9 @@ GALLERY = pathlib.Path(__file__).resolve().parent / "gallery"
 WIDTH = 1200
 
 
-def update(name: str, out: pathlib.Path, gallery: pathlib.Path = GALLERY) -> pathlib.Path:
+def update(
+    name: str, out: pathlib.Path, gallery: pathlib.Path = GALLERY
+) -> pathlib.Path:
     """Copies `out/NAME.png` into the gallery, after checking `out/NAME.json` is a full run."""
     meta = json.loads((out / f"{name}.json").read_text(encoding="utf-8"))["figure"]
     if meta["quick"]:
@@ -26,7 +28,9 @@ def update(name: str, out: pathlib.Path, gallery: pathlib.Path = GALLERY) -> pat
     scale = min(1.0, WIDTH / image.width)
     size = (round(image.width * scale), round(image.height * scale))
     image = image.resize(size, Image.Resampling.LANCZOS)
-    image = image.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    image = image.quantize(
+        colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE
+    )
     gallery.mkdir(parents=True, exist_ok=True)
     path = gallery / f"{name}.png"
     image.save(path, "PNG", optimize=True)

@@ -26,7 +26,9 @@ def solve(problem, method, steps: int) -> dict:
     )
     out = _common.record(sol)
     out["theta"] = np.asarray(sol.params)
-    out["c"] = np.stack([np.asarray(sol.monitors["c0"]), np.asarray(sol.monitors["c1"])], 1)
+    out["c"] = np.stack(
+        [np.asarray(sol.monitors["c0"]), np.asarray(sol.monitors["c1"])], 1
+    )
     return out
 
 
@@ -50,7 +52,9 @@ def solve_flow(problem, flow, t1: float, num: int, scale: float) -> dict:
         "time_per_iteration": scale,
         "losses": np.asarray(sol.losses),
         "theta": np.asarray(sol.params),
-        "c": np.stack([np.asarray(sol.monitors["c0"]), np.asarray(sol.monitors["c1"])], 1),
+        "c": np.stack(
+            [np.asarray(sol.monitors["c0"]), np.asarray(sol.monitors["c1"])], 1
+        ),
         "final_loss": sol.final_loss,
         "t_final": sol.t_final,
         "stats": sol.stats,

@@ -57,7 +57,8 @@ def coefficient_monitors(points=POINTS, weights=WEIGHTS) -> dict:
     New functions per call: `ng.solve` compiles per monitor function, so use the shared
     `MONITORS` unless the points differ."""
     return {
-        f"c{i}": (lambda model, i=i: coefficients(model, points, weights)[i]) for i in range(2)
+        f"c{i}": (lambda model, i=i: coefficients(model, points, weights)[i])
+        for i in range(2)
     }
 
 

@@ -32,7 +32,10 @@ C_START = (-1.0, -1.0)
 K_ANISO = ((2.0, -1.0), (-1.0, 1.0))
 # Steps and saved flow times of the linear-model figures (toy_linear, toy_nonisotropic):
 # the same in both so that, run in one process, they share the compiled solves.
-LINEAR_SIZES = {"quick": {"steps": 80, "saves": 161}, "full": {"steps": 150, "saves": 601}}
+LINEAR_SIZES = {
+    "quick": {"steps": 80, "saves": 161},
+    "full": {"steps": 150, "saves": 601},
+}
 # ng.solve's default tolerances (rtol 1e-6, atol 1e-9) leave the flows' loss at ~1e-12
 FLOW_RTOL, FLOW_ATOL = 1e-13, 1e-15
 FLOW_SOLVER = f"diffrax Tsit5, PIDController(rtol={FLOW_RTOL:g}, atol={FLOW_ATOL:g})"
@@ -56,7 +59,9 @@ def l2_loss(c_target):
 
 def k_loss(c_target, K):
     """½‖u − v‖²_K = ½ (c − c*)ᵀK(c − c*)."""
-    return ng.WeightedLeastSquares(target_values(c_target), _toy.POINTS, _toy.point_K(K))
+    return ng.WeightedLeastSquares(
+        target_values(c_target), _toy.POINTS, _toy.point_K(K)
+    )
 
 
 def l2_metric():
@@ -100,7 +105,9 @@ def preimage(c, B, Q=None, guess=None, iters=50):
     c = np.asarray(c, dtype=float)
     theta = np.linalg.solve(np.asarray(B).T, c) if guess is None else np.array(guess)
     for _ in range(iters):
-        theta = theta - np.linalg.solve(jacobian(theta, B, Q), coefficient_map(theta, B, Q) - c)
+        theta = theta - np.linalg.solve(
+            jacobian(theta, B, Q), coefficient_map(theta, B, Q) - c
+        )
     if not np.allclose(coefficient_map(theta, B, Q), c, atol=1e-13):
         raise RuntimeError(f"no preimage of {c} found from {guess}")
     return theta
@@ -189,7 +196,9 @@ def off_line(points, start, end) -> dict:
 
 def matrix_text(M) -> str:
     M = np.asarray(M, dtype=float)
-    return "[" + ", ".join("[" + ", ".join(f"{x:g}" for x in row) + "]" for row in M) + "]"
+    return (
+        "[" + ", ".join("[" + ", ".join(f"{x:g}" for x in row) + "]" for row in M) + "]"
+    )
 
 
 def max_deviation(a, b) -> float:
@@ -248,8 +257,12 @@ def figure(nrows: int, ncols: int, width: float = 5.0, height: float = 4.5):
 def draw_contours(ax, grid: dict, levels: int = 14):
     z = _common.series(np.ravel(grid["loss"])).reshape(len(grid["loss"]), -1)
     positive = z[z > 0]
-    lv = np.geomspace(max(positive.min(), 1e-4 * positive.max()), positive.max(), levels)
-    ax.contour(grid["x"], grid["y"], z, levels=lv, colors="0.7", linewidths=0.6, zorder=0)
+    lv = np.geomspace(
+        max(positive.min(), 1e-4 * positive.max()), positive.max(), levels
+    )
+    ax.contour(
+        grid["x"], grid["y"], z, levels=lv, colors="0.7", linewidths=0.6, zorder=0
+    )
 
 
 def _marker_style(role: str) -> dict:
@@ -266,15 +279,27 @@ def _marker_style(role: str) -> dict:
     }
 
 
-def draw_path(ax, role: str, label: str, record: dict, plane: str, last: int | None = None):
+def draw_path(
+    ax, role: str, label: str, record: dict, plane: str, last: int | None = None
+):
     """A flow as a curve, a discrete run as markers (its first `last` + 1 iterates)."""
     xy = np.asarray(record[plane], dtype=float)
     st = style(role)
     if record["kind"] == "flow":
-        ax.plot(xy[:, 0], xy[:, 1], st["ls"], color=st["color"], lw=1.6, label=label, zorder=2)
+        ax.plot(
+            xy[:, 0],
+            xy[:, 1],
+            st["ls"],
+            color=st["color"],
+            lw=1.6,
+            label=label,
+            zorder=2,
+        )
         return
     xy = xy if last is None else xy[: last + 1]
-    ax.plot(xy[:, 0], xy[:, 1], **_marker_style(role), alpha=0.85, label=label, zorder=3)
+    ax.plot(
+        xy[:, 0], xy[:, 1], **_marker_style(role), alpha=0.85, label=label, zorder=3
+    )
 
 
 def draw_ends(ax, start, end, start_label, end_label):

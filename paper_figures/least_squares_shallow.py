@@ -297,7 +297,9 @@ def legend_label(label: str, result: dict) -> str:
     return label if ms is None else f"{label}, {ms:.0f} ms/iter"
 
 
-def plot_loss_and_error(data: dict, path, loss_label: str, eval_side: int, suptitle: str):
+def plot_loss_and_error(
+    data: dict, path, loss_label: str, eval_side: int, suptitle: str
+):
     """Two panels, loss and relative L² error against iteration, one line per method."""
     fig, (ax_loss, ax_error) = _common.figure(ncols=2)
     for label, result in data["methods"].items():

@@ -93,7 +93,10 @@ def run_case(B, steps: int, saves: int, suffix: str) -> dict:
     t1 = steps * s
     out = {
         name["gd" + suffix]: tp.discrete(
-            prob, ng.GradientDescent(ng.Constant(s)), steps, f"ng.GradientDescent(ng.Constant({s}))"
+            prob,
+            ng.GradientDescent(ng.Constant(s)),
+            steps,
+            f"ng.GradientDescent(ng.Constant({s}))",
         ),
         name["ngd" + suffix]: tp.discrete(
             prob,
@@ -101,7 +104,9 @@ def run_case(B, steps: int, saves: int, suffix: str) -> dict:
             steps,
             f"ng.NaturalGradient(ng.Pinv(), ng.Constant({s})), L2 metric (K = I)",
         ),
-        name["gf" + suffix]: tp.flow(prob, ng.GradientFlow(), t1, saves, "ng.GradientFlow()"),
+        name["gf" + suffix]: tp.flow(
+            prob, ng.GradientFlow(), t1, saves, "ng.GradientFlow()"
+        ),
         name["ngf" + suffix]: tp.flow(
             prob,
             ng.NaturalGradientFlow(gram=ng.Pinv()),
@@ -150,7 +155,8 @@ def case_data(B, records: dict, suffix: str) -> dict:
         "theta_start": records[name["gd" + suffix]]["theta"][0],
         "theta_target": theta_target,
         "contours_theta": tp.loss_grid(
-            lambda th: tp.quadratic_loss(tp.coefficient_map(th, B), tp.C_TARGET), *theta_lim
+            lambda th: tp.quadratic_loss(tp.coefficient_map(th, B), tp.C_TARGET),
+            *theta_lim,
         ),
         "contours_c": tp.loss_grid(lambda c: tp.quadratic_loss(c, tp.C_TARGET), *c_lim),
         "closed_form_flows": {

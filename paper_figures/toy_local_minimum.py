@@ -122,7 +122,9 @@ def stationary_points() -> dict:
     coeffs = [2 * p @ K @ p, 3 * b @ K @ p, b @ K @ b - 2 * p @ K @ U, -(b @ K @ U)]
     roots = np.sort(np.real(np.roots(coeffs)[np.abs(np.imag(np.roots(coeffs))) < 1e-9]))
     if roots.size != 3:
-        raise ValueError("the loss along the curve must have two minima and one maximum")
+        raise ValueError(
+            "the loss along the curve must have two minima and one maximum"
+        )
     minima = sorted([roots[0], roots[2]], key=loss_along)
     return {
         "theta_global": minima[0],
@@ -152,12 +154,17 @@ def problems() -> dict:
     }
 
 
-def methods(step_natural=STEP_NATURAL, step_euclidean=STEP_EUCLIDEAN, beta=BETA) -> dict:
+def methods(
+    step_natural=STEP_NATURAL, step_euclidean=STEP_EUCLIDEAN, beta=BETA
+) -> dict:
     """role -> (method, description)."""
     gram, a, e = ng.Pinv(), ng.Constant(step_natural), ng.Constant(step_euclidean)
     hb = lambda transport: ng.HeavyBall(gram, a, beta, transport)
     return {
-        "gd": (ng.GradientDescent(e), f"ng.GradientDescent(ng.Constant({step_euclidean:g}))"),
+        "gd": (
+            ng.GradientDescent(e),
+            f"ng.GradientDescent(ng.Constant({step_euclidean:g}))",
+        ),
         "hb": (
             ng.HeavyBall(gram, e, beta, ng.ParameterMomentum()),
             f"ng.HeavyBall(Pinv, Constant({step_euclidean:g}), {beta:g}, "
@@ -172,12 +179,18 @@ def methods(step_natural=STEP_NATURAL, step_euclidean=STEP_EUCLIDEAN, beta=BETA)
             f"ng.HeavyBall(Pinv, Constant({step_natural:g}), {beta:g}, "
             "ParameterMomentum()): p_k = β p_{k-1} − α G⁻¹∇L",
         ),
-        "lm": (hb(ng.LastMomentum()), f"ng.HeavyBall(..., {beta:g}, ng.LastMomentum())"),
+        "lm": (
+            hb(ng.LastMomentum()),
+            f"ng.HeavyBall(..., {beta:g}, ng.LastMomentum())",
+        ),
         "fd": (
             hb(ng.FiniteDifference()),
             f"ng.HeavyBall(..., {beta:g}, ng.FiniteDifference())",
         ),
-        "lg": (hb(ng.LastGradient()), f"ng.HeavyBall(..., {beta:g}, ng.LastGradient())"),
+        "lg": (
+            hb(ng.LastGradient()),
+            f"ng.HeavyBall(..., {beta:g}, ng.LastGradient())",
+        ),
         "nesterov": (
             ng.Nesterov(gram, a, beta),
             f"ng.Nesterov(ng.Pinv(), ng.Constant({step_natural:g}), {beta:g}, natural=True)",
@@ -270,7 +283,9 @@ def _summary(sweep) -> dict:
             if o == "global"
         ]
         total = len(sweep["betas"]) * len(sweep["step_factors"])
-        out[label] = f"escapes in {len(escaped)}/{total}: " + ("; ".join(escaped) or "none")
+        out[label] = f"escapes in {len(escaped)}/{total}: " + (
+            "; ".join(escaped) or "none"
+        )
     return out
 
 
@@ -372,37 +387,81 @@ def plot(data: dict, path) -> None:
     Km = np.asarray(s["K"])
     r = np.stack([u[0] - x0, u[1] - x1], -1)
     field = 0.5 * np.einsum("...i,ij,...j->...", r, Km, r)
-    ax_f.contour(x0, x1, field, levels=[0.25, 0.5, 1, 2, 4, 8, 16], colors="0.85",
-                 linewidths=0.8)
-    ax_f.plot(c_curve[:, 0], c_curve[:, 1], color="0.3", lw=1, label="manifold θ₁ ↦ v_θ")
+    ax_f.contour(
+        x0, x1, field, levels=[0.25, 0.5, 1, 2, 4, 8, 16], colors="0.85", linewidths=0.8
+    )
+    ax_f.plot(
+        c_curve[:, 0], c_curve[:, 1], color="0.3", lw=1, label="manifold θ₁ ↦ v_θ"
+    )
     ax_f.plot(*u, "k*", ms=14, label="target u")
-    for key, mk, name in (("theta_local", "X", "local min"), ("theta_global", "P", "global min")):
+    for key, mk, name in (
+        ("theta_local", "X", "local min"),
+        ("theta_global", "P", "global min"),
+    ):
         cm = curve(facts[key])
         ax_f.plot(cm[0], cm[1], mk, color="0.2", ms=10, mfc="none", label=name)
     for label, rec in data["methods"].items():
         st = _mt.STYLE[_role_of(s, label)]
         c = _mt.xy(rec["c"])
-        ax_f.plot(c[:, 0], c[:, 1], color=st["color"], ls=st["ls"], marker=st["marker"],
-                  ms=3, lw=0.8, markevery=4, label=label)
-    ax_f.set(xlabel="coefficient of Φ₀ = 1", ylabel="coefficient of Φ₁ = √2 sin 2πx",
-             title="(a) function space: manifold, target, iterates", xlim=(-2.8, 2.3),
-             ylim=(-0.6, 7.2))
+        ax_f.plot(
+            c[:, 0],
+            c[:, 1],
+            color=st["color"],
+            ls=st["ls"],
+            marker=st["marker"],
+            ms=3,
+            lw=0.8,
+            markevery=4,
+            label=label,
+        )
+    ax_f.set(
+        xlabel="coefficient of Φ₀ = 1",
+        ylabel="coefficient of Φ₁ = √2 sin 2πx",
+        title="(a) function space: manifold, target, iterates",
+        xlim=(-2.8, 2.3),
+        ylim=(-0.6, 7.2),
+    )
     ax_f.legend(fontsize=7, loc="upper center", markerscale=0.6, ncol=2)
 
     # (b) the loss along the curve with the iterates.
-    ax_l.plot(land["theta"], land["loss"], color="0.3", lw=1.2, label="L along the manifold")
+    ax_l.plot(
+        land["theta"], land["loss"], color="0.3", lw=1.2, label="L along the manifold"
+    )
     for label, rec in data["methods"].items():
         st = _mt.STYLE[_role_of(s, label)]
         th = _common.series([t[0] for t in rec["theta"]])
-        ax_l.plot(th, _common.series(rec["losses"]), ls="none", marker=st["marker"],
-                  color=st["color"], ms=4, alpha=0.6, label=label)
-    for key, name in (("theta_local", "local"), ("theta_barrier", "barrier"),
-                      ("theta_global", "global")):
+        ax_l.plot(
+            th,
+            _common.series(rec["losses"]),
+            ls="none",
+            marker=st["marker"],
+            color=st["color"],
+            ms=4,
+            alpha=0.6,
+            label=label,
+        )
+    for key, name in (
+        ("theta_local", "local"),
+        ("theta_barrier", "barrier"),
+        ("theta_global", "global"),
+    ):
         ax_l.axvline(facts[key], color="0.7", lw=0.8, ls=":")
-        ax_l.text(facts[key], 0.02, f" {name}", rotation=90, fontsize=7, color="0.4",
-                  transform=ax_l.get_xaxis_transform(), va="bottom")
-    ax_l.set(xlabel="θ₁", ylabel="L(θ₁) = ½‖u − v_θ‖²_K", yscale="log",
-             title=f"(b) loss along θ₁, iterates (start θ₁ = {s['theta0']:g})")
+        ax_l.text(
+            facts[key],
+            0.02,
+            f" {name}",
+            rotation=90,
+            fontsize=7,
+            color="0.4",
+            transform=ax_l.get_xaxis_transform(),
+            va="bottom",
+        )
+    ax_l.set(
+        xlabel="θ₁",
+        ylabel="L(θ₁) = ½‖u − v_θ‖²_K",
+        yscale="log",
+        title=f"(b) loss along θ₁, iterates (start θ₁ = {s['theta0']:g})",
+    )
     ax_l.legend(fontsize=7, loc="upper right")
 
     # (c) θ₁ against iteration, flows on the same axis.
@@ -415,9 +474,13 @@ def plot(data: dict, path) -> None:
         if label not in data["flows"]:
             continue
         rec = data["flows"][label]
-        ax_t.plot(_common.series(rec["iteration"]),
-                  _common.series([t[0] for t in rec["theta"]]),
-                  color=flow_colors[role], **_mt.FLOW_STYLE, label=label)
+        ax_t.plot(
+            _common.series(rec["iteration"]),
+            _common.series([t[0] for t in rec["theta"]]),
+            color=flow_colors[role],
+            **_mt.FLOW_STYLE,
+            label=label,
+        )
     for key in ("theta_local", "theta_global"):
         ax_t.axhline(facts[key], color="0.7", lw=0.8, ls=":")
     flows_note = "; flows (thick, translucent): time / √α" if data["flows"] else ""
@@ -428,28 +491,51 @@ def plot(data: dict, path) -> None:
     floor = facts["loss_global"]
     for label, rec in data["methods"].items():
         st = _mt.STYLE[_role_of(s, label)]
-        ax_loss.semilogy(_common.series(rec["losses"]) - floor, color=st["color"],
-                         ls=st["ls"], lw=1, label=label)
+        ax_loss.semilogy(
+            _common.series(rec["losses"]) - floor,
+            color=st["color"],
+            ls=st["ls"],
+            lw=1,
+            label=label,
+        )
     for role, label in s["flow_labels"].items():
         if label not in data["flows"]:
             continue
         rec = data["flows"][label]
-        ax_loss.semilogy(_common.series(rec["iteration"]),
-                         _common.series(rec["losses"]) - floor,
-                         color=flow_colors[role], **_mt.FLOW_STYLE, label=label)
+        ax_loss.semilogy(
+            _common.series(rec["iteration"]),
+            _common.series(rec["losses"]) - floor,
+            color=flow_colors[role],
+            **_mt.FLOW_STYLE,
+            label=label,
+        )
     ax_loss.axhline(facts["loss_local"] - floor, color="0.6", lw=0.8, ls=":")
-    ax_loss.text(s["steps"], facts["loss_local"] - floor, "local minimum", ha="right",
-                 va="bottom", fontsize=7, color="0.4")
-    ax_loss.set(xlabel="iteration", ylabel="L − L(global minimum)",
-                title=f"(d) loss above the global minimum L* = {floor:.4f}")
+    ax_loss.text(
+        s["steps"],
+        facts["loss_local"] - floor,
+        "local minimum",
+        ha="right",
+        va="bottom",
+        fontsize=7,
+        color="0.4",
+    )
+    ax_loss.set(
+        xlabel="iteration",
+        ylabel="L − L(global minimum)",
+        title=f"(d) loss above the global minimum L* = {floor:.4f}",
+    )
     ax_loss.grid(True, alpha=0.3)
     ax_loss.legend(fontsize=6, ncol=2, loc="lower left")
 
     # (e) robustness grid.
     rob = data["robustness"]
     names = list(rob["table"])
-    colors = {"global": "tab:green", "local": "tab:red", "diverged": "0.2",
-              "elsewhere": "gold"}
+    colors = {
+        "global": "tab:green",
+        "local": "tab:red",
+        "diverged": "0.2",
+        "elsewhere": "gold",
+    }
     nb, nf = len(rob["betas"]), len(rob["step_factors"])
     for i, name in enumerate(names):
         for j, row in enumerate(rob["table"][name]["outcome"]):
@@ -461,13 +547,23 @@ def plot(data: dict, path) -> None:
     ax_r.set_yticks(range(len(names)), names, fontsize=8)
     ax_r.set_xticks(
         [j * (nf + 1) + k for j in range(nb) for k in range(nf)],
-        [f"×{f:g}" for _ in range(nb) for f in rob["step_factors"]], fontsize=7,
+        [f"×{f:g}" for _ in range(nb) for f in rob["step_factors"]],
+        fontsize=7,
     )
     for j, b in enumerate(rob["betas"]):
-        ax_r.text(j * (nf + 1) + (nf - 1) / 2, 1.01, f"β = {b:g}", ha="center",
-                  va="bottom", fontsize=8, transform=ax_r.get_xaxis_transform())
+        ax_r.text(
+            j * (nf + 1) + (nf - 1) / 2,
+            1.01,
+            f"β = {b:g}",
+            ha="center",
+            va="bottom",
+            fontsize=8,
+            transform=ax_r.get_xaxis_transform(),
+        )
     handles = [_rect(0, 0, c, label=o) for o, c in colors.items()]
-    ax_r.legend(handles=handles, fontsize=7, loc="lower left", bbox_to_anchor=(1.0, 0.0))
+    ax_r.legend(
+        handles=handles, fontsize=7, loc="lower left", bbox_to_anchor=(1.0, 0.0)
+    )
     ax_r.set_title(
         f"(e) where the run ends after {s['steps']} steps, over β and step size "
         f"(× α = {s['step_natural']:g} natural, {s['step_euclidean']:g} Euclidean)",

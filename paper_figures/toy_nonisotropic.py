@@ -89,10 +89,18 @@ def run_methods(model, K, steps: int, saves: int, step: float, name: dict) -> di
     out = {
         name["gf"]: tp.flow(on["K"], ng.GradientFlow(), t1, saves, "ng.GradientFlow()"),
         name["ngf"]: tp.flow(
-            on["L2"], ng.NaturalGradientFlow(gram=ng.Pinv()), t1, saves, ngf.format(m=l2_text)
+            on["L2"],
+            ng.NaturalGradientFlow(gram=ng.Pinv()),
+            t1,
+            saves,
+            ngf.format(m=l2_text),
         ),
         name["ngf_k"]: tp.flow(
-            on["K"], ng.NaturalGradientFlow(gram=ng.Pinv()), t1, saves, ngf.format(m=k_text)
+            on["K"],
+            ng.NaturalGradientFlow(gram=ng.Pinv()),
+            t1,
+            saves,
+            ngf.format(m=k_text),
         ),
         name["gd"]: tp.discrete(
             on["K"],
@@ -107,7 +115,9 @@ def run_methods(model, K, steps: int, saves: int, step: float, name: dict) -> di
         ("ngd_k_unit", "K", k_text, 1.0),
     ):
         method = ng.NaturalGradient(ng.Pinv(), ng.Constant(s))
-        out[name[role]] = tp.discrete(on[metric], method, steps, ngd.format(s=s, m=text))
+        out[name[role]] = tp.discrete(
+            on[metric], method, steps, ngd.format(s=s, m=text)
+        )
     if newton:
         for role, s in (("newton", step), ("newton_unit", 1.0)):
             out[name[role]] = tp.discrete(
@@ -177,7 +187,9 @@ def run(quick: bool) -> dict:
             lambda t: tp.quadratic_loss(tp.coefficient_map(t, B), tp.C_TARGET, Kc),
             *theta_lim,
         ),
-        "contours_c": tp.loss_grid(lambda c: tp.quadratic_loss(c, tp.C_TARGET, Kc), *c_lim),
+        "contours_c": tp.loss_grid(
+            lambda c: tp.quadratic_loss(c, tp.C_TARGET, Kc), *c_lim
+        ),
         "closed_form_flows": {
             "ts": ts,
             **{f"{role}_c": path for role, path in closed.items()},
@@ -221,7 +233,12 @@ def run(quick: bool) -> dict:
         "versions": {"ngflow": ng.__version__, "jax": jax.__version__},
     }
     return _common.jsonable(
-        {"settings": settings, "methods": methods, "geometry": geometry, "checks": checks}
+        {
+            "settings": settings,
+            "methods": methods,
+            "geometry": geometry,
+            "checks": checks,
+        }
     )
 
 
@@ -268,7 +285,10 @@ def plot_three(data: dict, path, loss_text: str, header: str, grid_lines=None) -
     tp.draw_losses(ax_loss, [(r, name[r]) for r in roles], methods, s["step"])
     ax_loss.set_title(f"loss {loss_text}")
     fig.legend(
-        *ax_c.get_legend_handles_labels(), loc="outside lower center", ncol=6, fontsize=8
+        *ax_c.get_legend_handles_labels(),
+        loc="outside lower center",
+        ncol=6,
+        fontsize=8,
     )
     fig.suptitle(
         f"{header}\nmarkers: iterates with constant step s = {s['step']:g} "

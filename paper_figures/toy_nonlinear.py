@@ -53,7 +53,9 @@ from . import _common, _toy, _toy_paths as tp, toy_nonisotropic as _noniso
 NAME = "toy_nonlinear"
 SEED = "003"
 SECTION = "toy example: nonlinear manifold"
-TITLE = "Quadratic model v = (θᵀB + ½θᵀQθ)Φ, loss ½‖u − v‖²_K: GD vs NGD (L²) vs NGD (K)"
+TITLE = (
+    "Quadratic model v = (θᵀB + ½θᵀQθ)Φ, loss ½‖u − v‖²_K: GD vs NGD (L²) vs NGD (K)"
+)
 
 STEP = 0.1
 K = _noniso.K
@@ -71,7 +73,10 @@ def q_tensor():
 
 
 def labels() -> dict:
-    return {**_noniso.labels(newton=False), "ngd_k_unit": "NGD (K), step 1: Gauss–Newton"}
+    return {
+        **_noniso.labels(newton=False),
+        "ngd_k_unit": "NGD (K), step 1: Gauss–Newton",
+    }
 
 
 def grid_lines(B, Q, theta_lim, n: int = GRID_LINES, points: int = 80) -> dict:
@@ -111,7 +116,8 @@ def run(quick: bool) -> dict:
     checks["ngf_vs_linear_model_flow"] = tp.max_deviation(cs["ngf"], linear["ngf"])
     checks["gf_vs_linear_model_flow"] = tp.max_deviation(cs["gf"], linear["gf"])
     dets = {
-        role: [float(np.linalg.det(tp.jacobian(t, B, Q))) for t in th[role]] for role in th
+        role: [float(np.linalg.det(tp.jacobian(t, B, Q))) for t in th[role]]
+        for role in th
     }
     checks["det_J_range"] = [min(map(min, dets.values())), max(map(max, dets.values()))]
     checks["det_B"] = float(np.linalg.det(B))
@@ -124,8 +130,12 @@ def run(quick: bool) -> dict:
     e0 = np.asarray(tp.C_START) - np.asarray(tp.C_TARGET)
     for role, A in (("ngd", Kc), ("ngd_k", np.eye(2))):
         euler = np.asarray(tp.C_START) - STEP * A @ e0
-        checks[f"{role}_first_step_off_euler"] = float(np.linalg.norm(cs[role][1] - euler))
-        checks[f"{role}_first_step_theta_length"] = float(np.linalg.norm(th[role][1] - theta0))
+        checks[f"{role}_first_step_off_euler"] = float(
+            np.linalg.norm(cs[role][1] - euler)
+        )
+        checks[f"{role}_first_step_theta_length"] = float(
+            np.linalg.norm(th[role][1] - theta0)
+        )
     # Our closed forms (contours, grid lines) against ngflow's values on the iterates.
     ngd_k = methods[name["ngd_k"]]
     checks["coefficient_map_vs_monitors"] = tp.max_deviation(
@@ -134,8 +144,12 @@ def run(quick: bool) -> dict:
     checks["closed_form_loss_vs_ngflow"] = tp.max_deviation(
         tp.quadratic_loss(cs["ngd_k"], tp.C_TARGET, Kc), ngd_k["losses"]
     )
-    theta_lim = tp.limits(*(th[r] for r in th if not r.endswith("_unit")), [theta_target])
-    shown = [t[:5] for r, t in th.items() if r.endswith("_unit")]  # the plotted iterates
+    theta_lim = tp.limits(
+        *(th[r] for r in th if not r.endswith("_unit")), [theta_target]
+    )
+    shown = [
+        t[:5] for r, t in th.items() if r.endswith("_unit")
+    ]  # the plotted iterates
     theta_lim = tp.limits(np.asarray(theta_lim).T, *shown, pad=0.02)
     c_shown = [c[:5] for r, c in cs.items() if r.endswith("_unit")]
     c_lim = tp.limits(*(cs[r] for r in cs if not r.endswith("_unit")), *c_shown)
@@ -146,7 +160,9 @@ def run(quick: bool) -> dict:
             lambda t: tp.quadratic_loss(tp.coefficient_map(t, B, Q), tp.C_TARGET, Kc),
             *theta_lim,
         ),
-        "contours_c": tp.loss_grid(lambda c: tp.quadratic_loss(c, tp.C_TARGET, Kc), *c_lim),
+        "contours_c": tp.loss_grid(
+            lambda c: tp.quadratic_loss(c, tp.C_TARGET, Kc), *c_lim
+        ),
         "grid_lines_c": grid_lines(B, Q, theta_lim),
         "linear_model_flows": {
             "ts": ts,
@@ -195,7 +211,12 @@ def run(quick: bool) -> dict:
         "versions": {"ngflow": ng.__version__, "jax": jax.__version__},
     }
     return _common.jsonable(
-        {"settings": settings, "methods": methods, "geometry": geometry, "checks": checks}
+        {
+            "settings": settings,
+            "methods": methods,
+            "geometry": geometry,
+            "checks": checks,
+        }
     )
 
 
@@ -203,8 +224,17 @@ def _draw_grid_lines(ax, geometry):
     for key in ("theta1_const", "theta2_const"):
         for i, line in enumerate(geometry["grid_lines_c"][key]):
             line = np.asarray(line, dtype=float)
-            label = "c(θ) on θ₁, θ₂ = const" if key == "theta1_const" and i == 0 else None
-            ax.plot(line[:, 0], line[:, 1], color="tab:purple", lw=0.5, alpha=0.35, label=label)
+            label = (
+                "c(θ) on θ₁, θ₂ = const" if key == "theta1_const" and i == 0 else None
+            )
+            ax.plot(
+                line[:, 0],
+                line[:, 1],
+                color="tab:purple",
+                lw=0.5,
+                alpha=0.35,
+                label=label,
+            )
 
 
 def plot(data: dict, path) -> None:

@@ -42,7 +42,9 @@ def target_2d(x):
 def mlp_problem(metric_fn=None, n=64, width=8, seed=0):
     """A least-squares fit of a [2, width, 1] tanh MLP on n random points of [0, 1]²."""
     pts = jax.random.uniform(jax.random.key(seed), (n, 2))
-    model = eqx.nn.MLP(2, "scalar", width, 1, activation=jnp.tanh, key=jax.random.key(seed + 1))
+    model = eqx.nn.MLP(
+        2, "scalar", width, 1, activation=jnp.tanh, key=jax.random.key(seed + 1)
+    )
     loss = ng.LeastSquares(target_2d, pts)
     metric = ng.GaussNewton() if metric_fn is None else metric_fn(pts)
     return ng.Problem(model, loss, metric)

@@ -40,7 +40,9 @@ def test_default_gram_solve_descends():
 @pytest.mark.parametrize("name", list(STEP_RULES))
 def test_every_step_rule(name):
     rule = STEP_RULES[name]
-    sol = ng.solve(mlp_problem(), ng.NaturalGradient(ng.Cholesky(1e-6), rule), steps=STEPS)
+    sol = ng.solve(
+        mlp_problem(), ng.NaturalGradient(ng.Cholesky(1e-6), rule), steps=STEPS
+    )
     # A constant step is not monotone on a nonlinear problem; the searches are.
     _descends(sol, 0.95, monotone=not isinstance(rule, ng.Constant))
 

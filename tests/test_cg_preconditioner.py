@@ -28,7 +28,9 @@ def test_same_solution_as_dense_solve(seed, name):
     e = matrix_with_singular_values(rng, 40, 12, np.linspace(1.0, 0.2, 12))
     grad = rng.standard_normal(12)
     lam = 1e-3
-    solver = ng.CG(rtol=1e-13, max_steps=200, damping=lam, preconditioner=PRECONDITIONERS[name])
+    solver = ng.CG(
+        rtol=1e-13, max_steps=200, damping=lam, preconditioner=PRECONDITIONERS[name]
+    )
     h, stats = ng.gram_solve(solver, e, grad)
     assert bool(stats["successful"])
     expected = np.linalg.solve(e.T @ e + lam * np.eye(12), grad)
@@ -64,8 +66,12 @@ def test_nystrom_needs_far_fewer_iterations_on_decaying_spectrum():
 
 
 def _tangent_map(chunk_points=20, width=6):
-    pts = jax.random.uniform(jax.random.key(0), (chunk_points * 3 + 7, 2))  # ragged chunks
-    model = eqx.nn.MLP(2, "scalar", width, 1, activation=jnp.tanh, key=jax.random.key(1))
+    pts = jax.random.uniform(
+        jax.random.key(0), (chunk_points * 3 + 7, 2)
+    )  # ragged chunks
+    model = eqx.nn.MLP(
+        2, "scalar", width, 1, activation=jnp.tanh, key=jax.random.key(1)
+    )
     problem = ng.Problem(model, ng.LeastSquares(target_2d, pts), ng.GaussNewton())
     flat = ng.FlatModel(model)
     tm = lambda: problem.metric.linearise(problem, flat, flat.theta0)
@@ -79,7 +85,10 @@ def test_chunked_preconditioner_equals_unchunked():
     )
     omega = ng.Nystrom(rank=8).omega(tm().theta.shape[0], jnp.float64)
     np.testing.assert_allclose(
-        gram_sketch(tm(), omega, 20), gram_sketch(tm(), omega, None), rtol=1e-12, atol=1e-14
+        gram_sketch(tm(), omega, 20),
+        gram_sketch(tm(), omega, None),
+        rtol=1e-12,
+        atol=1e-14,
     )
     # converged solves (a truncated Jacobi-PCG on this system amplifies the rounding
     # differences of dense and jvp/vjp products to ~1e-3)
@@ -87,7 +96,9 @@ def test_chunked_preconditioner_equals_unchunked():
         cg = lambda chunk, pre=pre: ng.CG(
             damping=1e-4, rtol=1e-9, max_steps=300, preconditioner=pre, chunk=chunk
         )
-        sols = [ng.solve(problem, ng.NaturalGradient(cg(c)), steps=3) for c in (None, 20)]
+        sols = [
+            ng.solve(problem, ng.NaturalGradient(cg(c)), steps=3) for c in (None, 20)
+        ]
         assert np.all(np.asarray(sols[0].stats["cg_steps"]) < 300)
         np.testing.assert_allclose(sols[0].losses, sols[1].losses, rtol=1e-8)
         assert sols[0].losses[-1] < 0.5 * sols[0].losses[0]
@@ -96,12 +107,17 @@ def test_chunked_preconditioner_equals_unchunked():
 def test_preconditioned_ngd_descends_and_records():
     problem, _ = _tangent_map()
     sol = ng.solve(
-        problem, ng.NaturalGradient(ng.CG(damping=1e-6, preconditioner=ng.Nystrom(10))), steps=5
+        problem,
+        ng.NaturalGradient(ng.CG(damping=1e-6, preconditioner=ng.Nystrom(10))),
+        steps=5,
     )
     assert sol.successful
     assert sol.losses[-1] < 0.5 * sol.losses[0]
     assert np.all(np.asarray(sol.stats["precond_rank"]) == 10)
-    assert "precond_rank" not in ng.solve(problem, ng.NaturalGradient(ng.CG()), steps=1).stats
+    assert (
+        "precond_rank"
+        not in ng.solve(problem, ng.NaturalGradient(ng.CG()), steps=1).stats
+    )
 
 
 def test_metric_matrix_is_solved_without_preconditioner():
@@ -109,9 +125,13 @@ def test_metric_matrix_is_solved_without_preconditioner():
     a = rng.standard_normal((8, 8))
     m = a @ a.T + np.eye(8)
     grad = rng.standard_normal(8)
-    solver = ng.CG(rtol=1e-12, max_steps=100, damping=1e-3, preconditioner=ng.Nystrom(4))
+    solver = ng.CG(
+        rtol=1e-12, max_steps=100, damping=1e-3, preconditioner=ng.Nystrom(4)
+    )
     h, stats = ng.gram_solve(solver, m, grad, factored=False)
-    np.testing.assert_allclose(h, np.linalg.solve(m + 1e-3 * np.eye(8), grad), rtol=1e-8)
+    np.testing.assert_allclose(
+        h, np.linalg.solve(m + 1e-3 * np.eye(8), grad), rtol=1e-8
+    )
     assert "precond_rank" not in stats
 
 
@@ -139,7 +159,9 @@ def test_relative_damping_is_that_of_cholesky(pre):
     rng = np.random.default_rng(3)
     e = 7.0 * matrix_with_singular_values(rng, 40, 12, np.logspace(0, -3, 12))
     grad = rng.standard_normal(12)
-    solver = ng.CG(1e-12, damping=1e-3, relative=True, preconditioner=pre, max_steps=200)
+    solver = ng.CG(
+        1e-12, damping=1e-3, relative=True, preconditioner=pre, max_steps=200
+    )
     h, stats = ng.gram_solve(solver, e, grad)
     h_ref, ref = ng.gram_solve(ng.Cholesky(1e-3, relative=True), e, grad)
     np.testing.assert_allclose(stats["damping"], ref["damping"], rtol=1e-13)
@@ -158,7 +180,9 @@ def test_small_scale_systems_do_not_break_down(pre):
     rng = np.random.default_rng(4)
     e = matrix_with_singular_values(rng, 80, 60, np.logspace(0, -3, 60))
     grad = e.T @ rng.standard_normal(80)
-    solver = ng.CG(1e-10, damping=1e-6, relative=True, preconditioner=pre, max_steps=300)
+    solver = ng.CG(
+        1e-10, damping=1e-6, relative=True, preconditioner=pre, max_steps=300
+    )
     h1, stats1 = ng.gram_solve(solver, e, grad)
     for scale in (1e-3, 1e-5):
         h, stats = ng.gram_solve(solver, scale * e, scale**2 * grad)

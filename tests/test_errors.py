@@ -19,12 +19,16 @@ MLP = eqx.nn.MLP(2, "scalar", 4, 1, activation=jnp.tanh, key=jax.random.key(0))
 
 
 def test_target_values_of_the_wrong_length():
-    with pytest.raises(ValueError, match=r"LeastSquares: `target` has shape \(15,\), expected \(16"):
+    with pytest.raises(
+        ValueError, match=r"LeastSquares: `target` has shape \(15,\), expected \(16"
+    ):
         ng.LeastSquares(jnp.ones(15), PTS)
 
 
 def test_weights_of_the_wrong_length():
-    with pytest.raises(ValueError, match=r"`weights` has shape \(3,\), expected \(16,\)"):
+    with pytest.raises(
+        ValueError, match=r"`weights` has shape \(3,\), expected \(16,\)"
+    ):
         ng.LeastSquares(target_1d, PTS, jnp.ones(3))
     with pytest.raises(ValueError, match=r"L2: `weights` has shape"):
         ng.L2(PTS, jnp.ones(3))
@@ -37,27 +41,35 @@ def test_negative_weights():
 
 def test_points_that_the_model_cannot_take():
     pts3 = jnp.ones((16, 3))
-    with pytest.raises(ValueError, match=r"cannot be evaluated at one point of shape \(3,\)"):
+    with pytest.raises(
+        ValueError, match=r"cannot be evaluated at one point of shape \(3,\)"
+    ):
         ng.Problem(MLP, ng.LeastSquares(jnp.ones(16), pts3), ng.GaussNewton())
     with pytest.raises(ValueError, match=r"L2: the model cannot be evaluated"):
         ng.Problem(MLP, ng.LeastSquares(target_2d, PTS2), ng.L2(pts3))
 
 
 def test_target_shape_differs_from_model_output():
-    with pytest.raises(ValueError, match=r"`target` has shape \(16, 2\), expected \(16,\)"):
+    with pytest.raises(
+        ValueError, match=r"`target` has shape \(16, 2\), expected \(16,\)"
+    ):
         ng.Problem(MLP, ng.LeastSquares(jnp.ones((16, 2)), PTS2), ng.GaussNewton())
 
 
 def test_matrix_shapes():
     with pytest.raises(ValueError, match="square"):
         ng.Weighted(jnp.ones((16, 15)), PTS)
-    with pytest.raises(ValueError, match=r"`K` has shape \(8, 8\), expected \(16, 16\)"):
+    with pytest.raises(
+        ValueError, match=r"`K` has shape \(8, 8\), expected \(16, 16\)"
+    ):
         ng.Problem(MLP, ng.LeastSquares(target_2d, PTS2), ng.Weighted(jnp.eye(8), PTS2))
     with pytest.raises(ValueError, match="positive semidefinite"):
         ng.Weighted(-jnp.eye(16), PTS)
     with pytest.raises(ValueError, match="symmetric"):
         ng.WeightedLeastSquares(target_1d, PTS, jnp.triu(jnp.ones((16, 16))))
-    with pytest.raises(ValueError, match=r"ConstantMetric: `M` has shape \(3, 3\), expected \(17, 17\)"):
+    with pytest.raises(
+        ValueError, match=r"ConstantMetric: `M` has shape \(3, 3\), expected \(17, 17\)"
+    ):
         ng.Problem(MLP, ng.LeastSquares(target_2d, PTS2), ng.ConstantMetric(jnp.eye(3)))
     with pytest.raises(ValueError, match=r"`Q` has shape"):
         ng.QuadraticModel(basis, jnp.ones((3, 5)), jnp.ones((3, 5)))
@@ -79,8 +91,13 @@ def test_integer_points():
 
 
 def test_float32_data_with_float64_model():
-    with pytest.raises(ValueError, match=r"`loss.points` is float32 but the model's parameters are float64"):
-        ng.Problem(MLP, ng.LeastSquares(target_2d, PTS2.astype(jnp.float32)), ng.GaussNewton())
+    with pytest.raises(
+        ValueError,
+        match=r"`loss.points` is float32 but the model's parameters are float64",
+    ):
+        ng.Problem(
+            MLP, ng.LeastSquares(target_2d, PTS2.astype(jnp.float32)), ng.GaussNewton()
+        )
 
 
 def test_mixed_parameter_dtypes_and_no_parameters():
@@ -92,9 +109,17 @@ def test_mixed_parameter_dtypes_and_no_parameters():
             return self.a * x + self.b
 
     with pytest.raises(ValueError, match="mixed dtypes"):
-        ng.Problem(Mixed(jnp.ones((), jnp.float32), jnp.ones(())), ng.LeastSquares(target_1d, PTS), ng.L2(PTS))
+        ng.Problem(
+            Mixed(jnp.ones((), jnp.float32), jnp.ones(())),
+            ng.LeastSquares(target_1d, PTS),
+            ng.L2(PTS),
+        )
     with pytest.raises(ValueError, match="no parameters"):
-        ng.Problem(ng.LinearModel(basis, jnp.ones((0, 5))), ng.LeastSquares(target_1d, PTS), ng.L2(PTS))
+        ng.Problem(
+            ng.LinearModel(basis, jnp.ones((0, 5))),
+            ng.LeastSquares(target_1d, PTS),
+            ng.L2(PTS),
+        )
 
 
 # --- a metric the method cannot use (TypeError at trace time) ------------------------
@@ -111,7 +136,9 @@ def test_gram_solve_that_needs_e_with_the_hessian_metric():
 
 def test_gauss_newton_without_a_residual_loss():
     loss = ng.Loss(lambda m: m(jnp.array([0.5, 0.5])) ** 2)
-    with pytest.raises(TypeError, match="GaussNewton needs a loss with a residual form"):
+    with pytest.raises(
+        TypeError, match="GaussNewton needs a loss with a residual form"
+    ):
         ng.Problem(MLP, loss, ng.GaussNewton())
 
 
@@ -129,7 +156,12 @@ def test_wrong_argument_types():
     with pytest.raises(ValueError, match="non-negative integer"):
         ng.solve(problem, ng.NaturalGradient(), steps=-1)
     with pytest.raises(ValueError, match="monitor 'err' must return a scalar"):
-        ng.solve(problem, ng.NaturalGradient(), steps=1, monitors={"err": lambda m: jnp.ones(2)})
+        ng.solve(
+            problem,
+            ng.NaturalGradient(),
+            steps=1,
+            monitors={"err": lambda m: jnp.ones(2)},
+        )
     with pytest.raises(ValueError, match="`num` must be at least 1"):
         ng.LogGrid(0)
     with pytest.raises(TypeError, match="`gram` must be an ngflow Gram solve"):

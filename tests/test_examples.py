@@ -26,5 +26,9 @@ def test_every_example_is_run_by_a_test():
     text = "\n".join(p.read_text(encoding="utf-8") for p in tests.glob("test_*.py"))
     for script in EXAMPLES.glob("*.py"):
         name = script.stem
-        assert f'"{name}"' in text or f"{name}.py" in text, f"examples/{name}.py has no test"
-        assert "--quick" in script.read_text(encoding="utf-8"), f"{name}.py has no --quick"
+        assert f'"{name}"' in text or f"{name}.py" in text, (
+            f"examples/{name}.py has no test"
+        )
+        assert "--quick" in script.read_text(encoding="utf-8"), (
+            f"{name}.py has no --quick"
+        )

@@ -70,7 +70,9 @@ def test_logistic_regression_fisher_is_the_closed_form():
     model = Logistic(jnp.asarray(RNG.standard_normal(3)))
     labels = (LABELS > 1).astype(int)
     problem = ng.Problem(
-        model, ng.CrossEntropy(X, labels, family=ng.Bernoulli()), ng.Fisher(X, ng.Bernoulli())
+        model,
+        ng.CrossEntropy(X, labels, family=ng.Bernoulli()),
+        ng.Fisher(X, ng.Bernoulli()),
     )
     e = _tangent(problem)[0].matrix
     p = jax.nn.sigmoid(X @ model.w)
@@ -79,7 +81,9 @@ def test_logistic_regression_fisher_is_the_closed_form():
 
 def test_fisher_is_the_expected_hessian_and_the_averaged_empirical_fisher():
     model = Softmax(jnp.asarray(RNG.standard_normal(12)))
-    problem = ng.Problem(model, ng.CrossEntropy(X, LABELS), ng.Fisher(X, ng.Categorical()))
+    problem = ng.Problem(
+        model, ng.CrossEntropy(X, LABELS), ng.Fisher(X, ng.Categorical())
+    )
     tangent, flat = _tangent(problem)
     fisher = tangent.matrix.T @ tangent.matrix
     assert np.linalg.eigvalsh(fisher).min() > -1e-14  # PSD
@@ -113,7 +117,9 @@ class ExpDensity(eqx.Module):
     log: bool = eqx.field(static=True, default=False)
 
     def __call__(self, x):
-        s = self.a[0] * x + self.a[1] * x**2 + 3.0  # unnormalised: the scale must not matter
+        s = (
+            self.a[0] * x + self.a[1] * x**2 + 3.0
+        )  # unnormalised: the scale must not matter
         return s if self.log else jnp.exp(s)
 
 
@@ -166,7 +172,9 @@ class MeanGaussian(eqx.Module):
 
 def _gaussian_problem(model):
     family = ng.Gaussian(std=None)
-    loss = ng.NegativeLogLikelihood(ONE_INPUT, Y_NODES, family, weights=jnp.full(2, 0.5))
+    loss = ng.NegativeLogLikelihood(
+        ONE_INPUT, Y_NODES, family, weights=jnp.full(2, 0.5)
+    )
     return ng.Problem(model, loss, ng.Fisher(ONE_INPUT[:1], family, jnp.ones(1)))
 
 
@@ -176,7 +184,9 @@ def test_one_fisher_step_is_the_natural_parameter_update(s):
     # η⁺ = η − s Cov_η(T)⁻¹(E_η T − E_data T), with the Gaussian's moments by hand.
     eta = jnp.array([0.4, -0.8])
     problem = _gaussian_problem(NaturalGaussian(eta))
-    sol = ng.solve(problem, ng.NaturalGradient(ng.Cholesky(0.0), ng.Constant(s)), steps=1)
+    sol = ng.solve(
+        problem, ng.NaturalGradient(ng.Cholesky(0.0), ng.Constant(s)), steps=1
+    )
     var = -0.5 / eta[1]
     mean = eta[0] * var
     moments = jnp.array([mean, mean**2 + var])
@@ -194,7 +204,9 @@ def test_a_fisher_step_in_mean_parameters_moves_straight_to_the_data_moments(s):
     # μ⁺ = (1 − s)μ + s μ_data, and a unit step is the maximum-likelihood fit.
     m0 = jnp.array([-0.2, 1.5])
     problem = _gaussian_problem(MeanGaussian(m0))
-    sol = ng.solve(problem, ng.NaturalGradient(ng.Cholesky(0.0), ng.Constant(s)), steps=1)
+    sol = ng.solve(
+        problem, ng.NaturalGradient(ng.Cholesky(0.0), ng.Constant(s)), steps=1
+    )
     data = jnp.array([M_DATA, M_DATA**2 + S_DATA**2])
     np.testing.assert_allclose(sol.model.m, (1 - s) * m0 + s * data, rtol=1e-12)
 
@@ -206,9 +218,13 @@ STEPS = 4
 
 
 def _theta_iterates(theta0):
-    problem = ng.Problem(Softmax(theta0), ng.CrossEntropy(X, LABELS), ng.Fisher(X, ng.Categorical()))
+    problem = ng.Problem(
+        Softmax(theta0), ng.CrossEntropy(X, LABELS), ng.Fisher(X, ng.Categorical())
+    )
     method = ng.NaturalGradient(ng.Cholesky(0.0), ng.Constant(0.5))
-    return ng.solve(problem, method, steps=STEPS, save_params=True, progress=False).params
+    return ng.solve(
+        problem, method, steps=STEPS, save_params=True, progress=False
+    ).params
 
 
 def _x_iterates(a, b, x0):
@@ -225,7 +241,9 @@ def _x_iterates(a, b, x0):
 
 @settings(max_examples=8, deadline=None)
 @given(seed=st.integers(0, 2**31 - 1), scale=st.floats(0.2, 5.0))
-def test_fisher_natural_gradient_is_invariant_under_affine_reparametrisation(seed, scale):
+def test_fisher_natural_gradient_is_invariant_under_affine_reparametrisation(
+    seed, scale
+):
     rng = np.random.default_rng(seed)
     # A well-conditioned but far from orthogonal A: rotations and scales in [scale/3, scale].
     a = random_orthogonal(rng, 12) @ np.diag(np.linspace(scale / 3, scale, 12))
@@ -252,17 +270,29 @@ def test_kl_losses():
     gauss = lambda m, s: lambda x: jnp.exp(-0.5 * ((x - m) / s) ** 2) / s
     model = ExpDensity(jnp.array([0.0, -0.5]))  # N(0, 1), unnormalised
     target = gauss(1.0, 2.0)
-    analytic = lambda m1, s1, m2, s2: jnp.log(s2 / s1) + (s1**2 + (m1 - m2) ** 2) / (2 * s2**2) - 0.5
-    np.testing.assert_allclose(ng.KL(target, points, w)(model), analytic(1, 2, 0, 1), rtol=1e-6)
-    np.testing.assert_allclose(ng.ReverseKL(target, points, w)(model), analytic(0, 1, 1, 2), rtol=1e-6)
+    analytic = lambda m1, s1, m2, s2: (
+        jnp.log(s2 / s1) + (s1**2 + (m1 - m2) ** 2) / (2 * s2**2) - 0.5
+    )
+    np.testing.assert_allclose(
+        ng.KL(target, points, w)(model), analytic(1, 2, 0, 1), rtol=1e-6
+    )
+    np.testing.assert_allclose(
+        ng.ReverseKL(target, points, w)(model), analytic(0, 1, 1, 2), rtol=1e-6
+    )
     assert abs(float(ng.KL(gauss(0.0, 1.0), points, w)(model))) < 1e-14
 
 
 def test_bad_inputs_are_reported():
     with pytest.raises(ValueError, match="k ≥ 2 logits"):
-        ng.Problem(Logistic(jnp.ones(3)), ng.Loss(lambda m: 0.0), ng.Fisher(X, ng.Categorical()))
+        ng.Problem(
+            Logistic(jnp.ones(3)),
+            ng.Loss(lambda m: 0.0),
+            ng.Fisher(X, ng.Categorical()),
+        )
     with pytest.raises(ValueError, match="one logit"):
-        ng.Problem(Softmax(THETA0), ng.Loss(lambda m: 0.0), ng.Fisher(X, ng.Bernoulli()))
+        ng.Problem(
+            Softmax(THETA0), ng.Loss(lambda m: 0.0), ng.Fisher(X, ng.Bernoulli())
+        )
     with pytest.raises(ValueError, match="integer labels"):
         ng.Problem(Softmax(THETA0), ng.CrossEntropy(X, LABELS * 1.0), ng.Euclidean())
     with pytest.raises(ValueError, match="one outcome per point"):

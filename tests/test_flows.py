@@ -27,7 +27,9 @@ TIGHT = dfx.PIDController(rtol=1e-10, atol=1e-12)
 
 def _linear(metric=None, theta=None):
     b = np.eye(5)[:3] + 0.3 * np.eye(5, k=1)[:3]  # mixed basis: G is not the identity
-    model = ng.LinearModel(basis, b, np.array([0.5, -1.0, 2.0]) if theta is None else theta)
+    model = ng.LinearModel(
+        basis, b, np.array([0.5, -1.0, 2.0]) if theta is None else theta
+    )
     return ng.Problem(model, ng.LeastSquares(target_1d, PTS), metric or ng.L2(PTS))
 
 
@@ -45,7 +47,9 @@ def test_natural_gradient_flow_decays_like_exp_minus_2t():
         stepsize_controller=TIGHT,
     )  # fmt: skip
     excess = np.asarray(sol.losses) - l_min
-    np.testing.assert_allclose(excess, excess[0] * np.exp(-2 * np.asarray(ts)), rtol=1e-6)
+    np.testing.assert_allclose(
+        excess, excess[0] * np.exp(-2 * np.asarray(ts)), rtol=1e-6
+    )
 
 
 def test_natural_heavy_ball_flow_is_a_critically_damped_oscillator():
@@ -59,7 +63,9 @@ def test_natural_heavy_ball_flow_is_a_critically_damped_oscillator():
     )  # fmt: skip
     excess = np.asarray(sol.losses) - l_min
     t = np.asarray(ts)
-    np.testing.assert_allclose(excess, excess[0] * (1 + t) ** 2 * np.exp(-2 * t), rtol=1e-6)
+    np.testing.assert_allclose(
+        excess, excess[0] * (1 + t) ** 2 * np.exp(-2 * t), rtol=1e-6
+    )
 
 
 def test_gradient_flows_match_the_matrix_exponential():
@@ -100,7 +106,9 @@ def test_explicit_euler_on_the_natural_gradient_flow_is_natural_gradient():
     assert float(steps.losses[-1]) < float(steps.losses[0])  # a step size that descends
 
 
-@pytest.mark.parametrize("gram", [ng.Cholesky(1e-8), ng.Cholesky(1e-3)], ids=["1e-8", "1e-3"])
+@pytest.mark.parametrize(
+    "gram", [ng.Cholesky(1e-8), ng.Cholesky(1e-3)], ids=["1e-8", "1e-3"]
+)
 def test_loss_is_non_increasing_along_the_natural_gradient_flow(gram):
     # Least squares is convex in the function; along dθ/dt = −(G + λ)⁻¹∇L the loss obeys
     # dL/dt = −∇Lᵀ(G + λ)⁻¹∇L ≤ 0 for any damping λ ≥ 0, even on a nonlinear model.
@@ -121,7 +129,9 @@ def test_loss_is_non_increasing_along_the_natural_gradient_flow(gram):
                    saveat=ts)  # fmt: skip
     losses = np.asarray(sol.losses)
     assert np.all(np.diff(losses) <= 1e-12 * losses[0])
-    assert losses[-1] < 0.9 * losses[0]  # its minimum on this 3-parameter manifold is ~0.5
+    assert (
+        losses[-1] < 0.9 * losses[0]
+    )  # its minimum on this 3-parameter manifold is ~0.5
 
 
 @pytest.mark.parametrize("gamma", [0.5, 2.0])
@@ -131,7 +141,9 @@ def test_heavy_ball_flow_energy_is_non_increasing(gamma):
     flat = ng.FlatModel(problem.model)
     loss = jax.vmap(lambda t: problem.loss(flat.model_at(t)))
     ts = jnp.linspace(0.0, 20.0, 401)
-    sol = ng.solve(problem, ng.HeavyBallFlow(gamma), t1=20.0, saveat=ts, stepsize_controller=TIGHT)
+    sol = ng.solve(
+        problem, ng.HeavyBallFlow(gamma), t1=20.0, saveat=ts, stepsize_controller=TIGHT
+    )
     theta, velocity = sol.states
     np.testing.assert_allclose(theta, sol.params)
     energy = 0.5 * np.sum(np.asarray(velocity) ** 2, axis=1) + np.asarray(loss(theta))
@@ -162,7 +174,11 @@ def test_a_collapsing_step_size_is_reported():
         ng.solve(problem, ng.NaturalGradientFlow(ng.Pinv()), t1=10.0, max_steps=200)
     with pytest.warns(UserWarning, match="ODE solver"):
         sol = ng.solve(
-            problem, ng.NaturalGradientFlow(ng.Pinv()), t1=10.0, max_steps=200, throw=False
+            problem,
+            ng.NaturalGradientFlow(ng.Pinv()),
+            t1=10.0,
+            max_steps=200,
+            throw=False,
         )
     assert sol.result == ng.RESULTS.integration_failed
     assert float(sol.t_final) < 10.0

@@ -92,10 +92,14 @@ def test_woodbury_equals_primal_damped_solve(seed, damping):
     grad = e.T @ g
     primal = np.linalg.solve(e.T @ e + damping * np.eye(25), grad)
     for relative in [False, True]:
-        h_w, _ = ng.gram_solve(ng.Woodbury(damping, relative=relative), e, grad, residual=g)
+        h_w, _ = ng.gram_solve(
+            ng.Woodbury(damping, relative=relative), e, grad, residual=g
+        )
         h_c, _ = ng.gram_solve(ng.Cholesky(damping, relative=relative), e, grad)
         assert np.linalg.norm(h_w - h_c) < 1e-8 * np.linalg.norm(h_c)
-    h_w, stats = ng.gram_solve(ng.Woodbury(damping, relative=False), e, grad, residual=g)
+    h_w, stats = ng.gram_solve(
+        ng.Woodbury(damping, relative=False), e, grad, residual=g
+    )
     assert np.linalg.norm(h_w - primal) < 1e-8 * np.linalg.norm(primal)
     assert np.isclose(float(stats["damping"]), damping)
 
@@ -199,7 +203,9 @@ def _chunk_problems():
     interior = ng.Residual(lambda u, x: ng.laplacian(u, x) + 1.0, box.interior_grid(5))
     edge = ng.Residual(lambda u, x: u(x), box.boundary_grid(6), weight=10.0)
     return {
-        "least squares, L2": ng.Problem(model, ng.LeastSquares(target_2d, pts), ng.L2(pts)),
+        "least squares, L2": ng.Problem(
+            model, ng.LeastSquares(target_2d, pts), ng.L2(pts)
+        ),
         "PINN, energy": ng.Problem(model, interior + edge, ng.Energy()),
         "scaled loss, Gauss-Newton": ng.Problem(
             model, 3.0 * ng.LeastSquares(target_2d, pts), ng.GaussNewton()
@@ -213,12 +219,20 @@ def test_chunked_gram_is_the_gram_of_the_tangent_map(chunk):
         flat = ng.FlatModel(problem.model)
         tangent = problem.metric.linearise(problem, flat, flat.theta0)
         e, values = tangent.matrix, tangent.values
-        gram = jax.jit(lambda t, pr=problem, fl=flat: pr.metric.linearise(pr, fl, t).chunked_gram(chunk))
+        gram = jax.jit(
+            lambda t, pr=problem, fl=flat: pr.metric.linearise(pr, fl, t).chunked_gram(
+                chunk
+            )
+        )
         g, b = gram(flat.theta0)
         scale = jnp.abs(e.T @ e).max()
         np.testing.assert_allclose(g, e.T @ e, atol=1e-13 * scale, err_msg=name)
         np.testing.assert_allclose(b, e.T @ values, atol=1e-13 * scale, err_msg=name)
-        sample = jax.jit(lambda t, pr=problem, fl=flat: pr.metric.linearise(pr, fl, t).sample_gram(chunk))
+        sample = jax.jit(
+            lambda t, pr=problem, fl=flat: pr.metric.linearise(pr, fl, t).sample_gram(
+                chunk
+            )
+        )
         k, phi = sample(flat.theta0)
         np.testing.assert_allclose(k, e @ e.T, atol=1e-13 * scale, err_msg=name)
         np.testing.assert_allclose(phi, values, atol=1e-14, err_msg=name)
@@ -247,7 +261,9 @@ def test_chunked_cholesky_never_forms_the_tangent_map():
     n, p = 300, flat.theta0.shape[0]
 
     def step(gram, theta):
-        return ng.NaturalGradient(gram, ng.Constant(0.5)).step(problem, flat, theta, None)
+        return ng.NaturalGradient(gram, ng.Constant(0.5)).step(
+            problem, flat, theta, None
+        )
 
     def largest(gram):
         return _largest_array(lambda t: step(gram, t), flat.theta0)
@@ -275,16 +291,23 @@ def test_chunked_woodbury_never_forms_the_tangent_map(residual):
     assert n < p
 
     def step(gram, theta):
-        return ng.NaturalGradient(gram, ng.Constant(0.5)).step(problem, flat, theta, None)
+        return ng.NaturalGradient(gram, ng.Constant(0.5)).step(
+            problem, flat, theta, None
+        )
 
     assert _largest_array(lambda t: step(ng.Woodbury(1e-6), t), flat.theta0) >= n * p
-    assert _largest_array(lambda t: step(ng.Woodbury(1e-6, chunk=4), t), flat.theta0) < n * p / 4
+    assert (
+        _largest_array(lambda t: step(ng.Woodbury(1e-6, chunk=4), t), flat.theta0)
+        < n * p / 4
+    )
     dense, _, dense_info = step(ng.Woodbury(1e-4), flat.theta0)
     chunked, _, chunked_info = step(ng.Woodbury(1e-4, chunk=7), flat.theta0)  # 7 ∤ 40
     # Equal up to rounding (K summed in another order; E applied by jvp/vjp).
     np.testing.assert_allclose(chunked, dense, rtol=1e-7, atol=1e-9)  # |θ| ~ 1
     for key in ("damping", "solve_residual"):
-        np.testing.assert_allclose(chunked_info.stats[key], dense_info.stats[key], rtol=1e-5, atol=1e-12)
+        np.testing.assert_allclose(
+            chunked_info.stats[key], dense_info.stats[key], rtol=1e-5, atol=1e-12
+        )
     with pytest.raises(ValueError, match="chunk"):
         ng.Woodbury(chunk=-1)
 
@@ -296,7 +319,10 @@ def test_auto_gram_chooses_by_size_and_records_why():
     n, p = 300, ng.FlatModel(model).theta0.shape[0]
     expected = {
         n * p: (0, ng.Pinv()),  # E fits
-        p * p: (3, ng.Cholesky(1e-8, chunk=max(1, p * p // (8 * p)))),  # G fits, E does not
+        p * p: (
+            3,
+            ng.Cholesky(1e-8, chunk=max(1, p * p // (8 * p))),
+        ),  # G fits, E does not
         1000: (4, ng.AutoGram.cg(1)),  # nothing fits (and N > p: no sample space)
     }
     for limit, (index, solver) in expected.items():
@@ -325,7 +351,11 @@ def test_auto_gram_chooses_by_size_and_records_why():
     tangent = problem.metric.linearise(problem, flat, flat.theta0)
     choice = ng.AutoGram(memory_fraction=1e-15).select(tangent)
     assert isinstance(choice, ng.CG) and isinstance(choice.preconditioner, ng.Nystrom)
-    assert ng.AutoGram(memory_fraction=0.5).limit() > ng.AutoGram(memory_fraction=0.01).limit() > 0
+    assert (
+        ng.AutoGram(memory_fraction=0.5).limit()
+        > ng.AutoGram(memory_fraction=0.01).limit()
+        > 0
+    )
 
 
 def test_gram_solves_example_runs_and_holds_its_claim(monkeypatch):
@@ -334,6 +364,8 @@ def test_gram_solves_example_runs_and_holds_its_claim(monkeypatch):
     import runpy
     import sys
 
-    path = pathlib.Path(__file__).resolve().parent.parent / "examples" / "gram_solves.py"
+    path = (
+        pathlib.Path(__file__).resolve().parent.parent / "examples" / "gram_solves.py"
+    )
     monkeypatch.setattr(sys, "argv", ["gram_solves.py", "--quick"])
     runpy.run_path(str(path), run_name="__main__")

@@ -148,7 +148,9 @@ def test_lineax_solver_and_gram_solve():
     gram = lx.MatrixLinearOperator(e.T @ e, lx.positive_semidefinite_tag)
     sol = lx.linear_solve(gram, g, ng.OrthogonalGreedy(P))
     np.testing.assert_allclose(sol.value, full, rtol=1e-8)
-    sol = lx.linear_solve(lx.MatrixLinearOperator(e), r, ng.OrthogonalGreedy(P, gram=False))
+    sol = lx.linear_solve(
+        lx.MatrixLinearOperator(e), r, ng.OrthogonalGreedy(P, gram=False)
+    )
     np.testing.assert_allclose(sol.value, full, rtol=1e-8)
     assert int(sol.stats["rank"]) == P
     h, stats = ng.gram_solve(ng.Greedy(3), e, g, residual=r)
@@ -176,7 +178,9 @@ def test_greedy_in_natural_gradient_descends_and_records_per_step():
     # At each step the recorded residual after k steps plus the projection is ‖∇_u L‖²
     # = 2·loss for L = ½‖r‖².
     total = np.asarray(sol.stats["greedy_residual"] + sol.stats["greedy_projection"])
-    np.testing.assert_allclose(total, 2 * losses[:-1, None] * np.ones((1, 5)), rtol=1e-8)
+    np.testing.assert_allclose(
+        total, 2 * losses[:-1, None] * np.ones((1, 5)), rtol=1e-8
+    )
 
 
 def test_negligible_tangent_vectors_are_never_chosen():

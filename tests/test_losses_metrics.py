@@ -44,7 +44,9 @@ def test_default_weights_are_the_monte_carlo_mean():
     model = _model(0)
     u = jax.vmap(model)(PTS)
     t = jax.vmap(target_1d)(PTS)
-    assert np.isclose(ng.LeastSquares(target_1d, PTS)(model), 0.5 * np.mean((u - t) ** 2))
+    assert np.isclose(
+        ng.LeastSquares(target_1d, PTS)(model), 0.5 * np.mean((u - t) ** 2)
+    )
 
 
 @given(seed=seeds)
@@ -84,7 +86,9 @@ def test_sums_and_scalings_keep_the_residual_form():
 @given(seed=seeds)
 def test_per_point_jacobian_matches_autodiff_of_the_whole_map(seed):
     """The fast per-point (vmap ∘ jacrev) tangent map equals jacfwd of the feature map."""
-    mlp = eqx.nn.MLP(1, "scalar", 6, 2, activation=jnp.tanh, key=jax.random.key(seed % 1000))
+    mlp = eqx.nn.MLP(
+        1, "scalar", 6, 2, activation=jnp.tanh, key=jax.random.key(seed % 1000)
+    )
     target = lambda x: target_1d(x[0])  # noqa: E731
     problem = ng.Problem(mlp, ng.LeastSquares(target, PTS[:, None]), ng.GaussNewton())
     flat = ng.FlatModel(mlp)
@@ -111,7 +115,9 @@ def test_h1_gram_adds_the_derivative_inner_product():
     problem = ng.Problem(model, ng.LeastSquares(target_1d, PTS), ng.H1(PTS))
     e = _tangent(ng.H1(PTS), problem).matrix
     # Φ = [1, √2 sin 2πx, √2 cos 2πx]: ∫Φ'_iΦ'_j = diag(0, 4π², 4π²)
-    assert np.allclose(e.T @ e, np.diag([1.0, 1 + 4 * np.pi**2, 1 + 4 * np.pi**2]), atol=1e-10)
+    assert np.allclose(
+        e.T @ e, np.diag([1.0, 1 + 4 * np.pi**2, 1 + 4 * np.pi**2]), atol=1e-10
+    )
 
 
 @given(seed=seeds)
@@ -139,12 +145,19 @@ def test_constant_metric_and_euclidean_tangent_maps():
 
 def test_hessian_metric_is_the_loss_hessian():
     rng = np.random.default_rng(0)
-    model = ng.QuadraticModel(basis, rng.standard_normal((3, 5)), rng.standard_normal((3, 3, 5)), rng.standard_normal(3))
+    model = ng.QuadraticModel(
+        basis,
+        rng.standard_normal((3, 5)),
+        rng.standard_normal((3, 3, 5)),
+        rng.standard_normal(3),
+    )
     loss = ng.LeastSquares(target_1d, PTS)
     problem = ng.Problem(model, loss, ng.Hessian())
     m = _tangent(ng.Hessian(), problem)
     assert isinstance(m, ng.MetricMatrix)
-    h = jax.hessian(lambda t: loss(eqx.tree_at(lambda mm: mm.theta, model, t)))(model.theta)
+    h = jax.hessian(lambda t: loss(eqx.tree_at(lambda mm: mm.theta, model, t)))(
+        model.theta
+    )
     assert np.allclose(m.matrix, h, rtol=1e-10)
     v = jnp.asarray(rng.standard_normal(3))
     assert np.allclose(m.matrix_free().mv(v), h @ v, rtol=1e-10)
@@ -153,12 +166,19 @@ def test_hessian_metric_is_the_loss_hessian():
 def test_frozen_arrays_are_not_parameters():
     model = ng.LinearModel(basis, np.ones((3, 5)))
     assert ng.num_parameters(model) == 3
-    assert ng.num_parameters(eqx.nn.MLP(2, "scalar", 30, 1, key=jax.random.key(0))) == 121
+    assert (
+        ng.num_parameters(eqx.nn.MLP(2, "scalar", 30, 1, key=jax.random.key(0))) == 121
+    )
 
 
 def test_matrix_free_tangent_map_matches_dense():
     rng = np.random.default_rng(0)
-    model = ng.QuadraticModel(basis, rng.standard_normal((3, 5)), rng.standard_normal((3, 3, 5)), rng.standard_normal(3))
+    model = ng.QuadraticModel(
+        basis,
+        rng.standard_normal((3, 5)),
+        rng.standard_normal((3, 3, 5)),
+        rng.standard_normal(3),
+    )
     problem = ng.Problem(model, ng.LeastSquares(target_1d, PTS), ng.L2(PTS))
     tm = _tangent(ng.L2(PTS), problem)
     v = jnp.asarray(rng.standard_normal(3))

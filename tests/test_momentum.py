@@ -23,11 +23,18 @@ from .helpers import mlp_problem, target_2d
 
 
 STEPS = 6
-TRANSPORTS = [ng.LastMomentum(), ng.FiniteDifference(), ng.LastGradient(), ng.ParameterMomentum()]
+TRANSPORTS = [
+    ng.LastMomentum(),
+    ng.FiniteDifference(),
+    ng.LastGradient(),
+    ng.ParameterMomentum(),
+]
 
 
 def _params(problem, method, steps=STEPS, **kw):
-    return np.asarray(ng.solve(problem, method, steps=steps, save_params=True, **kw).params)
+    return np.asarray(
+        ng.solve(problem, method, steps=steps, save_params=True, **kw).params
+    )
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS, ids=lambda t: type(t).__name__)
@@ -47,7 +54,9 @@ def test_heavy_ball_with_zero_beta_is_natural_gradient(transport):
 def test_nesterov_with_zero_beta_is_natural_gradient(natural):
     problem = mlp_problem(seed=4)
     ngd = _params(problem, ng.NaturalGradient(ng.Cholesky(1e-4), ng.LogGrid()))
-    nes = _params(problem, ng.Nesterov(ng.Cholesky(1e-4), ng.LogGrid(), 0.0, natural=natural))
+    nes = _params(
+        problem, ng.Nesterov(ng.Cholesky(1e-4), ng.LogGrid(), 0.0, natural=natural)
+    )
     np.testing.assert_allclose(nes, ngd, rtol=1e-7, atol=1e-10)
 
 
@@ -86,7 +95,9 @@ def test_euclidean_heavy_ball_is_polyak(alpha, beta):
     expected = _polyak(alpha, beta)
     for transport in (ng.LastMomentum(), ng.FiniteDifference(), ng.ParameterMomentum()):
         method = ng.HeavyBall(ng.Cholesky(0.0), ng.Constant(alpha), beta, transport)
-        np.testing.assert_allclose(_params(EUCLIDEAN, method), expected, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(
+            _params(EUCLIDEAN, method), expected, rtol=1e-10, atol=1e-12
+        )
 
 
 @hypothesis.given(alpha=alphas, beta=betas)
@@ -94,8 +105,12 @@ def test_euclidean_heavy_ball_is_polyak(alpha, beta):
 def test_euclidean_nesterov_is_nesterov(alpha, beta):
     expected = _nesterov(alpha, beta)
     for natural in (True, False):
-        method = ng.Nesterov(ng.Cholesky(0.0), ng.Constant(alpha), beta, natural=natural)
-        np.testing.assert_allclose(_params(EUCLIDEAN, method), expected, rtol=1e-10, atol=1e-12)
+        method = ng.Nesterov(
+            ng.Cholesky(0.0), ng.Constant(alpha), beta, natural=natural
+        )
+        np.testing.assert_allclose(
+            _params(EUCLIDEAN, method), expected, rtol=1e-10, atol=1e-12
+        )
 
 
 def _tangent_setup(seed=0):
@@ -116,7 +131,12 @@ _loss = jax.jit(lambda t: EUCLIDEAN.loss(_flat.model_at(t)))
 def _polyak_with_restart(alpha, beta, steps=STEPS):
     """Polyak's heavy-ball with function-value restart (O'Donoghue & Candès 2015): a step
     that raises the loss is replaced by a gradient step, and the momentum restarts."""
-    theta, p, started, out = _flat.theta0, jnp.zeros_like(_flat.theta0), False, [_flat.theta0]
+    theta, p, started, out = (
+        _flat.theta0,
+        jnp.zeros_like(_flat.theta0),
+        False,
+        [_flat.theta0],
+    )
     for _ in range(steps):
         g = _grad(theta)
         step = (beta * p if started else 0.0) - alpha * g
@@ -144,7 +164,10 @@ def test_restart_keeps_the_loss_from_rising(name):
     assert 0 < int(np.sum(restarted.stats["restarted"])) < steps
     if name == "HeavyBall":
         np.testing.assert_allclose(
-            restarted.params, _polyak_with_restart(alpha, beta, steps), rtol=1e-10, atol=1e-12
+            restarted.params,
+            _polyak_with_restart(alpha, beta, steps),
+            rtol=1e-10,
+            atol=1e-12,
         )
 
 
@@ -156,10 +179,14 @@ def test_transports_are_the_cross_gram_and_projections():
     # LM: E_{k-1} p_{k-1}; its right-hand side E_kᵀ E_{k-1} p is the cross-Gram applied.
     w = ng.LastMomentum().function(tangent, state)
     np.testing.assert_allclose(w, e_prev @ p_prev, rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(tangent.rmatvec(w), e_k.T @ e_prev @ p_prev, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(
+        tangent.rmatvec(w), e_k.T @ e_prev @ p_prev, rtol=1e-9, atol=1e-12
+    )
     # FD: Φ(θ_k) − Φ(θ_{k−1}); LG: −s Φ(θ_{k−1}) (the residual is the functional gradient).
     np.testing.assert_allclose(
-        ng.FiniteDifference().function(tangent, state), phi(theta) - phi(theta_prev), rtol=1e-12
+        ng.FiniteDifference().function(tangent, state),
+        phi(theta) - phi(theta_prev),
+        rtol=1e-12,
     )
     np.testing.assert_allclose(
         ng.LastGradient().function(tangent, state), -0.3 * phi(theta_prev), rtol=1e-12
@@ -194,7 +221,9 @@ def test_momentum_needs_what_it_uses():
         ng.solve(hessian, ng.HeavyBall(ng.Pinv(), transport=ng.LastMomentum()), steps=2)
     with pytest.raises(TypeError, match="tangent map"):
         ng.solve(hessian, ng.Nesterov(ng.Pinv()), steps=2)
-    sol = ng.solve(hessian, ng.HeavyBall(ng.Pinv(), transport=ng.ParameterMomentum()), steps=2)
+    sol = ng.solve(
+        hessian, ng.HeavyBall(ng.Pinv(), transport=ng.ParameterMomentum()), steps=2
+    )
     assert np.isfinite(sol.final_loss)
     l2 = mlp_problem(lambda pts: ng.L2(pts), n=16, width=3)
     with pytest.raises(TypeError, match="functional gradient"):

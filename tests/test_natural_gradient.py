@@ -54,7 +54,11 @@ def test_gradient_descent_does_not_reach_the_minimiser_in_one_step(seed):
     problem, b, weights = _linear_problem(seed)
     theta_star = _least_squares_minimiser(b, weights)
     sol = ng.solve(problem, ng.GradientDescent(ng.LogGrid()), steps=1)
-    assert float(sol.losses[1]) > 1.001 * float(problem.loss(eqx.tree_at(lambda m: m.theta, problem.model, jnp.asarray(theta_star))))
+    assert float(sol.losses[1]) > 1.001 * float(
+        problem.loss(
+            eqx.tree_at(lambda m: m.theta, problem.model, jnp.asarray(theta_star))
+        )
+    )
 
 
 class Reparametrised(eqx.Module):
@@ -86,9 +90,15 @@ def test_natural_gradient_is_invariant_under_reparametrisation(seed, step, metri
     rng = np.random.default_rng(seed + 7)
     a = random_orthogonal(rng, P) * np.linspace(0.5, 2.0, P) @ random_orthogonal(rng, P)
     x0 = np.linalg.solve(a, theta0)
-    reparam = Reparametrised(jnp.asarray(x0), ng.Frozen(jnp.asarray(a)), ng.Frozen(model))
+    reparam = Reparametrised(
+        jnp.asarray(x0), ng.Frozen(jnp.asarray(a)), ng.Frozen(model)
+    )
     loss = ng.LeastSquares(target_1d, PTS)
-    make = {"L2": lambda: ng.L2(PTS), "GaussNewton": ng.GaussNewton, "H1": lambda: ng.H1(PTS)}
+    make = {
+        "L2": lambda: ng.L2(PTS),
+        "GaussNewton": ng.GaussNewton,
+        "H1": lambda: ng.H1(PTS),
+    }
     method = ng.NaturalGradient(ng.QR(), ng.Constant(step))
     sol_theta = ng.solve(ng.Problem(model, loss, make[metric]()), method, steps=3)
     sol_x = ng.solve(ng.Problem(reparam, loss, make[metric]()), method, steps=3)
@@ -103,23 +113,34 @@ def test_gradient_descent_is_not_invariant(seed, step):
     rng = np.random.default_rng(seed + 7)
     a = random_orthogonal(rng, P) * np.linspace(0.5, 2.0, P) @ random_orthogonal(rng, P)
     reparam = Reparametrised(
-        jnp.asarray(np.linalg.solve(a, theta0)), ng.Frozen(jnp.asarray(a)), ng.Frozen(model)
+        jnp.asarray(np.linalg.solve(a, theta0)),
+        ng.Frozen(jnp.asarray(a)),
+        ng.Frozen(model),
     )
     loss = ng.LeastSquares(target_1d, PTS)
     method = ng.GradientDescent(ng.Constant(step))
     sol_theta = ng.solve(ng.Problem(model, loss, ng.Euclidean()), method, steps=1)
     sol_x = ng.solve(ng.Problem(reparam, loss, ng.Euclidean()), method, steps=1)
     # θ⁺ = θ − s∇L versus θ⁺ = θ − s AAᵀ∇L: different unless AAᵀ∇L = ∇L.
-    diff = np.linalg.norm(a @ np.asarray(sol_x.model.x) - np.asarray(sol_theta.model.theta))
+    diff = np.linalg.norm(
+        a @ np.asarray(sol_x.model.x) - np.asarray(sol_theta.model.theta)
+    )
     assert diff > 1e-3 * step * float(sol_theta.grad_norms[0])
 
 
 def test_euclidean_natural_gradient_is_gradient_descent():
     model, _ = _quadratic(0)
     problem = ng.Problem(model, ng.LeastSquares(target_1d, PTS), ng.Euclidean())
-    gd = ng.solve(problem, ng.GradientDescent(ng.Constant(0.1)), steps=5, save_params=True)
+    gd = ng.solve(
+        problem, ng.GradientDescent(ng.Constant(0.1)), steps=5, save_params=True
+    )
     for gram in [ng.Cholesky(0.0), ng.QR(), ng.Pinv()]:
-        ngd = ng.solve(problem, ng.NaturalGradient(gram, ng.Constant(0.1)), steps=5, save_params=True)
+        ngd = ng.solve(
+            problem,
+            ng.NaturalGradient(gram, ng.Constant(0.1)),
+            steps=5,
+            save_params=True,
+        )
         assert np.allclose(gd.params, ngd.params, rtol=1e-12, atol=1e-14)
 
 
@@ -129,8 +150,12 @@ def test_gauss_newton_equals_l2_for_least_squares():
     w = jnp.linspace(0.5, 1.5, PTS.shape[0]) / PTS.shape[0]
     loss = ng.LeastSquares(target_1d, PTS, w)
     method = ng.NaturalGradient(ng.Cholesky(0.0), ng.Constant(0.7))
-    a = ng.solve(ng.Problem(model, loss, ng.GaussNewton()), method, steps=4, save_params=True)
-    b = ng.solve(ng.Problem(model, loss, ng.L2(PTS, w)), method, steps=4, save_params=True)
+    a = ng.solve(
+        ng.Problem(model, loss, ng.GaussNewton()), method, steps=4, save_params=True
+    )
+    b = ng.solve(
+        ng.Problem(model, loss, ng.L2(PTS, w)), method, steps=4, save_params=True
+    )
     assert np.allclose(a.params, b.params, rtol=1e-9, atol=1e-12)
 
 
@@ -150,7 +175,9 @@ def test_weighted_metric_is_the_loss_hessian_of_the_weighted_loss():
     l2 = ng.solve(ng.Problem(model, loss, ng.L2(PTS)), step, steps=1)
     assert np.allclose(weighted.model.theta, gn.model.theta, rtol=1e-9)
     # exact: the gradient vanishes after one step
-    g_after = jax.grad(lambda t: loss(eqx.tree_at(lambda m: m.theta, model, t)))(weighted.model.theta)
+    g_after = jax.grad(lambda t: loss(eqx.tree_at(lambda m: m.theta, model, t)))(
+        weighted.model.theta
+    )
     assert np.linalg.norm(g_after) < 1e-9
     assert float(l2.losses[1]) > float(weighted.losses[1]) * (1 + 1e-6)
 
@@ -161,6 +188,14 @@ def test_constant_metric_is_preconditioned_gradient_descent():
     c = rng.standard_normal((P, P))
     m = c @ c.T + np.eye(P)
     loss = ng.LeastSquares(target_1d, PTS)
-    sol = ng.solve(ng.Problem(model, loss, ng.ConstantMetric(m)), ng.NaturalGradient(ng.QR(), ng.Constant(0.3)), steps=1)
-    grad = jax.grad(lambda t: loss(eqx.tree_at(lambda mm: mm.theta, model, t)))(jnp.asarray(theta0))
-    assert np.allclose(sol.model.theta, theta0 - 0.3 * np.linalg.solve(m, grad), rtol=1e-9)
+    sol = ng.solve(
+        ng.Problem(model, loss, ng.ConstantMetric(m)),
+        ng.NaturalGradient(ng.QR(), ng.Constant(0.3)),
+        steps=1,
+    )
+    grad = jax.grad(lambda t: loss(eqx.tree_at(lambda mm: mm.theta, model, t)))(
+        jnp.asarray(theta0)
+    )
+    assert np.allclose(
+        sol.model.theta, theta0 - 0.3 * np.linalg.solve(m, grad), rtol=1e-9
+    )

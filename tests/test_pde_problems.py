@@ -28,7 +28,11 @@ def cubic(x):
 
 def cubic_gradient(x):
     return jnp.array(
-        [3 * x[0] ** 2 + 4 * x[0] * x[1], 2 * x[0] ** 2 - x[2] ** 2, -2 * x[1] * x[2] + 3]
+        [
+            3 * x[0] ** 2 + 4 * x[0] * x[1],
+            2 * x[0] ** 2 - x[2] ** 2,
+            -2 * x[1] * x[2] + 3,
+        ]
     )
 
 
@@ -88,15 +92,17 @@ def test_divergence_of_a_linear_field_is_its_trace():
 
 def test_time_derivative_and_partial_laplacian():
     # u(t, x) = exp(−π²t/4) sin(πx) solves u_t = ¼u_xx: time is axis 0.
-    u = lambda z: jnp.exp(-jnp.pi**2 * z[0] / 4) * jnp.sin(jnp.pi * z[1])
+    u = lambda z: jnp.exp(-(jnp.pi**2) * z[0] / 4) * jnp.sin(jnp.pi * z[1])
     z = jnp.array([0.3, 0.7])
     u_t = ng.time_derivative(u, z)
     u_xx = ng.laplacian(u, z, axes=(1,))
-    assert float(u_t) == pytest.approx(float(-jnp.pi**2 / 4 * u(z)), rel=1e-12)
+    assert float(u_t) == pytest.approx(float(-(jnp.pi**2) / 4 * u(z)), rel=1e-12)
     assert float(u_t - 0.25 * u_xx) == pytest.approx(0.0, abs=1e-12)
     # Time on the last axis instead.
     w = lambda z: u(z[::-1])
-    assert float(ng.time_derivative(w, z[::-1], axis=1)) == pytest.approx(float(u_t), rel=1e-12)
+    assert float(ng.time_derivative(w, z[::-1], axis=1)) == pytest.approx(
+        float(u_t), rel=1e-12
+    )
 
 
 def test_laplacian_over_axes_ignores_the_others():
@@ -112,15 +118,21 @@ def test_operators_on_scalar_points():
     # In one dimension a point may be a scalar, shape ().
     u = lambda x: jnp.sin(3 * x)
     x = jnp.asarray(0.4)
-    assert float(ng.derivative(u, x)) == pytest.approx(float(3 * jnp.cos(3 * x)), rel=1e-12)
-    assert float(ng.laplacian(u, x)) == pytest.approx(float(-9 * jnp.sin(3 * x)), rel=1e-12)
+    assert float(ng.derivative(u, x)) == pytest.approx(
+        float(3 * jnp.cos(3 * x)), rel=1e-12
+    )
+    assert float(ng.laplacian(u, x)) == pytest.approx(
+        float(-9 * jnp.sin(3 * x)), rel=1e-12
+    )
     assert float(ng.second_derivative(u, x, 0, 0)) == pytest.approx(
         float(-9 * jnp.sin(3 * x)), rel=1e-12
     )
     assert ng.gradient(u, x).shape == ()
     # ... and the same on a point of shape (1,).
     v = lambda y: jnp.sin(3 * y[0])
-    assert float(ng.laplacian(v, x[None])) == pytest.approx(float(ng.laplacian(u, x)), rel=1e-12)
+    assert float(ng.laplacian(v, x[None])) == pytest.approx(
+        float(ng.laplacian(u, x)), rel=1e-12
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -131,7 +143,9 @@ def _small_residual_problem(seed=0):
     line = ng.Box(0, 1)
     points = line.sample(jax.random.key(seed), 7)
     fn = lambda u, x: -0.1 * ng.laplacian(u, x) + ng.derivative(u, x) - 1.0
-    model = eqx.nn.MLP(1, "scalar", 4, 1, activation=jnp.tanh, key=jax.random.key(seed + 1))
+    model = eqx.nn.MLP(
+        1, "scalar", 4, 1, activation=jnp.tanh, key=jax.random.key(seed + 1)
+    )
     return fn, points, model
 
 
@@ -145,7 +159,9 @@ def test_residual_loss_is_weighted_mean_square(weight):
     r = loss.residuals(model)
     assert r.shape == (points.shape[0],)
     assert float(0.5 * r @ r) == pytest.approx(float(expected), rel=1e-12)
-    np.testing.assert_allclose(r, jnp.sqrt(2 * weight / points.shape[0]) * values, rtol=1e-12)
+    np.testing.assert_allclose(
+        r, jnp.sqrt(2 * weight / points.shape[0]) * values, rtol=1e-12
+    )
 
 
 def test_residual_tangent_map_is_the_jacobian_of_the_residual():
@@ -249,12 +265,15 @@ def test_resample_redraws_every_k_steps():
     assert not np.allclose(points[1], points[2])
     assert not np.allclose(points[3], points[4])
     # Reproducible for one key; another key draws other points.
-    np.testing.assert_array_equal(points[2], np.asarray(ng.resample(problem, key, 2).loss.points))
+    np.testing.assert_array_equal(
+        points[2], np.asarray(ng.resample(problem, key, 2).loss.points)
+    )
     other = np.asarray(ng.resample(problem, jax.random.key(8), 2).loss.points)
     assert not np.allclose(points[2], other)
     every_step = _sampled_problem(every=1)
     assert not np.allclose(
-        ng.resample(every_step, key, 0).loss.points, ng.resample(every_step, key, 1).loss.points
+        ng.resample(every_step, key, 0).loss.points,
+        ng.resample(every_step, key, 1).loss.points,
     )
 
 
@@ -293,11 +312,18 @@ EXAMPLES = pathlib.Path(__file__).resolve().parent.parent / "examples"
 
 @pytest.mark.parametrize(
     "name, tol",
-    [("poisson2d", 1e-5), ("heat", 1e-4), ("poisson5d", 5e-4), ("convection_diffusion", 1e-3)],
+    [
+        ("poisson2d", 1e-5),
+        ("heat", 1e-4),
+        ("poisson5d", 5e-4),
+        ("convection_diffusion", 1e-3),
+    ],
 )
 def test_pde_example_converges(name, tol, monkeypatch, capsys):
     monkeypatch.setattr(sys, "argv", [f"{name}.py", "--quick"])
-    runpy.run_path(str(EXAMPLES / f"{name}.py"), run_name="__main__")  # SystemExit on failure
+    runpy.run_path(
+        str(EXAMPLES / f"{name}.py"), run_name="__main__"
+    )  # SystemExit on failure
     out = capsys.readouterr().out
     match = re.search(r"relative L2 error ([0-9.e+-]+)\s+\(initial ([0-9.e+-]+)\)", out)
     assert match, out

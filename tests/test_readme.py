@@ -40,7 +40,11 @@ def test_the_gallery_shows_every_figure_and_nothing_else():
     gallery = sorted(p.stem for p in _gallery.GALLERY.glob("*.png"))
     assert gallery == sorted(FIGURES)
     embedded = re.findall(r"!\[(\w+)\]\(paper_figures/gallery/(\w+)\.png\)", README)
-    assert [name for name, _ in embedded] == [name for _, name in embedded] == list(FIGURES)
+    assert (
+        [name for name, _ in embedded]
+        == [name for _, name in embedded]
+        == list(FIGURES)
+    )
     for name in FIGURES:  # each image has its one line, which names it
         assert f"**`{name}`**" in README
         with Image.open(_gallery.GALLERY / f"{name}.png") as image:

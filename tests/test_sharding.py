@@ -63,15 +63,26 @@ SCRIPT = textwrap.dedent(
 def test_sharded_points_match_the_single_device_run():
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "JAX_PLATFORMS": "cpu"}
     proc = subprocess.run(
-        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=env, timeout=600
+        [sys.executable, "-c", SCRIPT],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
     )
     lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
     assert proc.returncode == 0 and lines, proc.stderr[-3000:]
-    out = json.loads(lines[-1][len("RESULT "):])
+    out = json.loads(lines[-1][len("RESULT ") :])
     assert out["devices"] == 4 and out["shards"] == 4
     # The partitioned program reduces across devices (E^T E, E^T r, E E^T, the loss).
     assert out["all_reduce"] > 0
-    for name in ("Cholesky", "Pinv", "CG", "Woodbury", "Cholesky(chunk)", "Woodbury(chunk)"):
+    for name in (
+        "Cholesky",
+        "Pinv",
+        "CG",
+        "Woodbury",
+        "Cholesky(chunk)",
+        "Woodbury(chunk)",
+    ):
         # Four steps agree to round-off amplified by the conditioning of the solve
         # (measured 1e-12 to 3e-10); the summation order across devices differs.
         assert out[name]["rel_diff"] < 1e-8, (name, out[name])

@@ -25,7 +25,13 @@ def _linear(theta=None, metric=None):
 def test_solution_records_every_iterate():
     problem = mlp_problem()
     err = ng.RelativeL2Error(target_2d, jax.random.uniform(jax.random.key(9), (50, 2)))
-    sol = ng.solve(problem, ng.NaturalGradient(ng.QR()), steps=7, monitors={"error": err}, save_params=True)
+    sol = ng.solve(
+        problem,
+        ng.NaturalGradient(ng.QR()),
+        steps=7,
+        monitors={"error": err},
+        save_params=True,
+    )
     assert sol.losses.shape == (8,)
     assert sol.grad_norms.shape == sol.step_sizes.shape == (7,)
     assert sol.monitors["error"].shape == (8,)
@@ -54,7 +60,9 @@ def test_compiles_once_per_problem_structure():
     before = _run._cached._cache_size()
     # new data, new initial parameters, new hyperparameter values: same structure
     other = mlp_problem(seed=4)
-    sol = ng.solve(other, ng.NaturalGradient(ng.Cholesky(1e-6), ng.Constant(0.25)), steps=4)
+    sol = ng.solve(
+        other, ng.NaturalGradient(ng.Cholesky(1e-6), ng.Constant(0.25)), steps=4
+    )
     assert _run._cached._cache_size() == before
     assert np.allclose(sol.step_sizes, 0.25)
     # a new number of steps is a new structure
@@ -64,7 +72,9 @@ def test_compiles_once_per_problem_structure():
 
 def test_constant_step_sizes_are_recorded_and_applied():
     problem = _linear(np.zeros(3), ng.Euclidean())
-    sol = ng.solve(problem, ng.GradientDescent(ng.Constant(0.2)), steps=3, save_params=True)
+    sol = ng.solve(
+        problem, ng.GradientDescent(ng.Constant(0.2)), steps=3, save_params=True
+    )
     flat = ng.FlatModel(problem.model)
     grad = jax.grad(lambda t: problem.loss(flat.model_at(t)))
     assert np.allclose(sol.step_sizes, 0.2)
@@ -79,7 +89,9 @@ def test_nan_stops_the_solve_and_is_reported():
         def __call__(self, x):
             return jnp.exp(self.theta[0] * 1e3) * x + self.theta[1]
 
-    problem = ng.Problem(Blowup(jnp.array([0.0, 0.0])), ng.LeastSquares(target_1d, PTS), ng.L2(PTS))
+    problem = ng.Problem(
+        Blowup(jnp.array([0.0, 0.0])), ng.LeastSquares(target_1d, PTS), ng.L2(PTS)
+    )
     method = ng.GradientDescent(ng.Constant(10.0))
     sol = ng.solve(problem, method, steps=10, throw=False)
     assert sol.result == ng.RESULTS.nonfinite
@@ -96,7 +108,9 @@ def test_nan_stops_the_solve_and_is_reported():
 def test_singular_gram_is_reported_not_returned():
     # Two identical basis functions: G is singular; undamped Cholesky must fail loudly.
     b = np.array([[1.0, 0, 0, 0, 0], [1.0, 0, 0, 0, 0], [0, 1.0, 0, 0, 0]])
-    problem = ng.Problem(ng.LinearModel(basis, b), ng.LeastSquares(target_1d, PTS), ng.L2(PTS))
+    problem = ng.Problem(
+        ng.LinearModel(basis, b), ng.LeastSquares(target_1d, PTS), ng.L2(PTS)
+    )
     sol = ng.solve(problem, ng.NaturalGradient(ng.Cholesky(0.0)), steps=3, throw=False)
     assert sol.result == ng.RESULTS.singular
     assert int(sol.num_steps) == 0
@@ -106,14 +120,18 @@ def test_singular_gram_is_reported_not_returned():
     # the minimum-norm solve handles it
     sol = ng.solve(problem, ng.NaturalGradient(ng.Pinv(), ng.Constant(1.0)), steps=1)
     assert int(sol.stats["rank"][0]) == 2
-    assert np.isclose(sol.model.theta[0], sol.model.theta[1])  # minimum norm splits evenly
+    assert np.isclose(
+        sol.model.theta[0], sol.model.theta[1]
+    )  # minimum norm splits evenly
 
 
 def test_a_stall_stops_with_a_warning():
     problem = _linear(np.zeros(3))
     # after the exact first step nothing decreases the loss any more
     with pytest.warns(UserWarning, match="stopped at step"):
-        sol = ng.solve(problem, ng.NaturalGradient(ng.QR(), ng.Backtracking(armijo=0.5)), steps=5)
+        sol = ng.solve(
+            problem, ng.NaturalGradient(ng.QR(), ng.Backtracking(armijo=0.5)), steps=5
+        )
     assert sol.result == ng.RESULTS.search_failed
     assert 1 <= int(sol.num_steps) < 5
     assert np.isfinite(sol.final_loss)
@@ -164,7 +182,9 @@ def test_zero_steps_returns_the_initial_model():
 
 def test_newton_converges_quadratically_on_a_convex_problem():
     """Newton with a Hessian metric on a strictly convex loss (a non-residual loss)."""
-    loss = ng.Loss(lambda m: jnp.sum(jnp.cosh(m.theta - 0.3)) + 0.5 * jnp.sum(m.theta**2))
+    loss = ng.Loss(
+        lambda m: jnp.sum(jnp.cosh(m.theta - 0.3)) + 0.5 * jnp.sum(m.theta**2)
+    )
     model = ng.LinearModel(basis, np.eye(5)[:3], np.full(3, 2.0))
     problem = ng.Problem(model, loss, ng.Hessian())
     sol = ng.solve(problem, ng.Newton(ng.Cholesky(0.0), ng.Constant(1.0)), steps=6)
@@ -172,14 +192,18 @@ def test_newton_converges_quadratically_on_a_convex_problem():
     assert g[-1] < 1e-12
     assert g[3] < 10 * g[2] ** 2  # quadratic convergence
     # and the same problem through NaturalGradient with a Hessian metric
-    ngd = ng.solve(problem, ng.NaturalGradient(ng.CG(rtol=1e-14), ng.Constant(1.0)), steps=6)
+    ngd = ng.solve(
+        problem, ng.NaturalGradient(ng.CG(rtol=1e-14), ng.Constant(1.0)), steps=6
+    )
     assert np.allclose(ngd.model.theta, sol.model.theta, atol=1e-10)
 
 
 def _duplicated_linear():
     # Two identical basis rows: G is singular (rank 2 of 3).
     b = np.array([[1.0, 0, 0, 0, 0], [1.0, 0, 0, 0, 0], [0, 1.0, 0, 0, 0]])
-    return ng.Problem(ng.LinearModel(basis, b), ng.LeastSquares(target_1d, PTS), ng.L2(PTS))
+    return ng.Problem(
+        ng.LinearModel(basis, b), ng.LeastSquares(target_1d, PTS), ng.L2(PTS)
+    )
 
 
 def test_fallback_rescues_a_singular_solve():

@@ -14,7 +14,9 @@ def test_default_log_grid_is_the_engd_halving_grid():
 
 def test_seed_000_grid_is_geometric_in_0_1():
     grid = np.asarray(ng.LogGrid(30, 1e-6).grid())
-    assert grid.shape == (30,) and np.isclose(grid[0], 1.0) and np.isclose(grid[-1], 1e-6)
+    assert (
+        grid.shape == (30,) and np.isclose(grid[0], 1.0) and np.isclose(grid[-1], 1e-6)
+    )
     assert np.allclose(grid[1:] / grid[:-1], grid[1] / grid[0])
 
 
@@ -31,11 +33,16 @@ def _search(rule_params, theta, direction):
 
 
 @given(seed=st.integers(0, 10_000), scale=st.floats(0.1, 10.0))
-def test_log_grid_takes_the_best_candidate_and_backtracking_satisfies_armijo(seed, scale):
+def test_log_grid_takes_the_best_candidate_and_backtracking_satisfies_armijo(
+    seed, scale
+):
     rng = np.random.default_rng(seed)
     theta = jnp.asarray(rng.standard_normal(4))
     direction = scale * jax.grad(_quartic)(theta)
-    grid_rule, armijo_rule = ng.LogGrid(), ng.Backtracking(initial=1.0, factor=0.5, armijo=1e-4)
+    grid_rule, armijo_rule = (
+        ng.LogGrid(),
+        ng.Backtracking(initial=1.0, factor=0.5, armijo=1e-4),
+    )
     (s, stats, result), (s_b, stats_b, result_b), loss, grad = _search(
         (grid_rule, armijo_rule), theta, direction
     )

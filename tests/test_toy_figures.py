@@ -89,7 +89,10 @@ def test_toy_linear(make):
     step = s["step"]
     # B = I: G = I, gradient descent is natural gradient descent.
     for a, b in (("gd_identity", "ngd_identity"), ("gf_identity", "ngf_identity")):
-        assert np.max(np.abs(_arr(_m(data, a), "theta") - _arr(_m(data, b), "theta"))) < 1e-9
+        assert (
+            np.max(np.abs(_arr(_m(data, a), "theta") - _arr(_m(data, b), "theta")))
+            < 1e-9
+        )
     # B mixing: in function space NGD moves by c ← c − s(c − c*), along the segment
     # c0 → u; GD by c ← c − sBᵀB(c − c*), off it.
     B = np.asarray(s["B_cases"]["mixed"])
@@ -140,7 +143,10 @@ def test_toy_nonisotropic(make):
     unit = _m(data, "ngd_k_unit")
     assert unit["losses"][1] < 1e-20 < 1.0 < unit["losses"][0]
     for a, b in (("newton", "ngd_k"), ("newton_unit", "ngd_k_unit")):
-        assert np.max(np.abs(_arr(_m(data, a), "theta") - _arr(_m(data, b), "theta"))) < 1e-10
+        assert (
+            np.max(np.abs(_arr(_m(data, a), "theta") - _arr(_m(data, b), "theta")))
+            < 1e-10
+        )
     gd = _m(data, "gd")["final_loss"]
     assert max(_m(data, r)["final_loss"] for r in ("ngd", "ngd_k")) < 1e-2 * gd
 
@@ -171,7 +177,9 @@ def test_toy_nonlinear(make):
     assert loss[3] <= loss[2] ** 2 and loss[4] <= loss[3] ** 2 and loss[5] < 1e-15
     # Everyone converges to the same θ* (one sheet of θ -> c), natural gradients first.
     for role in ("ngd", "ngd_k", "ngd_k_unit", "ngf", "ngf_k"):
-        assert np.linalg.norm(_arr(_m(data, role), "theta")[-1] - theta_star) < 1e-2, role
+        assert np.linalg.norm(_arr(_m(data, role), "theta")[-1] - theta_star) < 1e-2, (
+            role
+        )
     assert np.linalg.norm(_arr(_m(data, "gd"), "theta")[-1] - theta_star) < 0.1
     gd = _m(data, "gd")["final_loss"]
     assert max(_m(data, r)["final_loss"] for r in ("ngd", "ngd_k")) < 1e-2 * gd

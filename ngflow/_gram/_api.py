@@ -7,7 +7,12 @@ from ._base import AbstractGramSolver
 
 @eqx.filter_jit
 def gram_solve(
-    solver: AbstractGramSolver, matrix, gradient, *, residual=None, factored: bool = True
+    solver: AbstractGramSolver,
+    matrix,
+    gradient,
+    *,
+    residual=None,
+    factored: bool = True,
 ):
     """Solve $M h = \\nabla_\\theta L$ with a Gram solve, outside of [`ngflow.solve`][].
 
@@ -33,7 +38,9 @@ def gram_solve(
         metric = TangentMap.from_matrix(matrix, residual)
     else:
         if residual is not None:
-            raise ValueError("gram_solve: `residual` needs the tangent map (factored=True).")
+            raise ValueError(
+                "gram_solve: `residual` needs the tangent map (factored=True)."
+            )
         metric = MetricMatrix.from_matrix(matrix)
     gradient = jnp.asarray(gradient)
     p = metric.shape[1]

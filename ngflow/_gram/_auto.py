@@ -138,7 +138,9 @@ class AutoGram(AbstractGramSolver):
         """The solve this would use for `metric`."""
         return self._for(metric)[1]
 
-    def describe(self, metric=None, *, n: int | None = None, p: int | None = None) -> str:
+    def describe(
+        self, metric=None, *, n: int | None = None, p: int | None = None
+    ) -> str:
         """The choice for a tangent map (or for the shape `n`, `p`), with the reason."""
         if metric is not None:
             if not isinstance(metric, TangentMap):

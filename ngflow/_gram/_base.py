@@ -69,7 +69,9 @@ class AbstractGramSolver(eqx.Module):
 def normal_residual(metric, h, gradient) -> Array:
     """$\\|M h - \\nabla L\\|/\\|\\nabla L\\|$ with the undamped $M$."""
     r = metric.gram_mv(h) - gradient
-    return jnp.linalg.norm(r) / jnp.maximum(jnp.linalg.norm(gradient), jnp.finfo(r.dtype).tiny)
+    return jnp.linalg.norm(r) / jnp.maximum(
+        jnp.linalg.norm(gradient), jnp.finfo(r.dtype).tiny
+    )
 
 
 DEFAULT_TANGENT_RCOND = 1e-7

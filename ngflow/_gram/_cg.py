@@ -113,7 +113,11 @@ class CG(AbstractGramSolver):
 
     def __check_init__(self):
         pre = self.preconditioner
-        if not (pre is None or isinstance(pre, Nystrom) or (isinstance(pre, str) and pre in PRECONDITIONERS)):
+        if not (
+            pre is None
+            or isinstance(pre, Nystrom)
+            or (isinstance(pre, str) and pre in PRECONDITIONERS)
+        ):
             raise ValueError(
                 f"CG: `preconditioner` must be None, 'diagonal' or ng.Nystrom(rank), got "
                 f"{pre!r}."

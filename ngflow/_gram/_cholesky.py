@@ -47,8 +47,12 @@ class Cholesky(AbstractGramSolver):
     def __check_init__(self):
         if not isinstance(self.damping, jnp.ndarray) or self.damping.shape != ():
             raise ValueError("Cholesky: `damping` must be a scalar.")
-        if self.chunk is not None and not (isinstance(self.chunk, int) and self.chunk > 0):
-            raise ValueError(f"Cholesky: `chunk` must be a positive int, got {self.chunk!r}.")
+        if self.chunk is not None and not (
+            isinstance(self.chunk, int) and self.chunk > 0
+        ):
+            raise ValueError(
+                f"Cholesky: `chunk` must be a positive int, got {self.chunk!r}."
+            )
 
     def uses_dense(self, metric):
         return self.chunk is None or not isinstance(metric, TangentMap)

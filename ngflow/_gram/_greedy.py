@@ -50,7 +50,9 @@ class GreedyResult(eqx.Module):
     chosen: Int[Array, " k"]  # indices in the order chosen; -1 where none was added
     rank: Int[Array, ""]
     projection: Float[Array, " k"]  # ‖Π_{H_j} ∇_u L‖² = (2∇L − G h_j)ᵀ h_j after step j
-    residual: Float[Array, " k"]  # ‖r_j‖² after step j: formula (G) or direct (E, known g)
+    residual: Float[
+        Array, " k"
+    ]  # ‖r_j‖² after step j: formula (G) or direct (E, known g)
 
 
 def _negligible(c, rtol):
@@ -90,19 +92,27 @@ def oga_gram(
         row = jsp.linalg.solve_triangular(factor, column, lower=True)
         d2 = gram[i, i] - row @ row
         ok = (best > 0) & (d2 > (rtol * c[i]) ** 2)
-        new_row = jnp.where(slots < m, row, 0.0).at[m].set(jnp.sqrt(jnp.maximum(d2, tiny)))
-        factor = jnp.where(ok, factor.at[m].set(jnp.where(slots <= m, new_row, 0.0)), factor)
+        new_row = (
+            jnp.where(slots < m, row, 0.0).at[m].set(jnp.sqrt(jnp.maximum(d2, tiny)))
+        )
+        factor = jnp.where(
+            ok, factor.at[m].set(jnp.where(slots <= m, new_row, 0.0)), factor
+        )
         chosen = jnp.where(ok, chosen.at[m].set(i), chosen)
         excluded = excluded.at[i].set(True)
         m = m + ok
         # G[I, I] h_I = ∇L_I with the grown factor (padded with identity rows).
         g_sel = jnp.where(slots < m, gradient[jnp.maximum(chosen, 0)], 0.0)
         y = jsp.linalg.solve_triangular(factor, g_sel, lower=True)
-        coef = jnp.where(slots < m, jsp.linalg.solve_triangular(factor.T, y, lower=False), 0.0)
+        coef = jnp.where(
+            slots < m, jsp.linalg.solve_triangular(factor.T, y, lower=False), 0.0
+        )
         h = jnp.zeros(p, dtype).at[jnp.maximum(chosen, 0)].add(coef)
         gh = gram[:, jnp.maximum(chosen, 0)] @ coef
         proj = proj.at[j].set(-(gh - 2 * gradient) @ h)
-        res = res.at[j].set((gh - 2 * gradient) @ h + constant if constant is not None else jnp.nan)
+        res = res.at[j].set(
+            (gh - 2 * gradient) @ h + constant if constant is not None else jnp.nan
+        )
         return factor, chosen, coef, excluded, m, proj, res
 
     init = (
@@ -145,7 +155,9 @@ def oga_tangent(
         if residual is None:
             current = gradient - rows @ eh  # ∇L − G h
         else:
-            current = rows @ (residual - eh)  # Eᵀ(g − E h), the same in exact arithmetic
+            current = rows @ (
+                residual - eh
+            )  # Eᵀ(g − E h), the same in exact arithmetic
         score = jnp.abs(current) / jnp.where(c > tiny, c, jnp.inf)
         i, best = _masked_argmax(score, excluded | dead)
         a = rows[i]
@@ -170,7 +182,9 @@ def oga_tangent(
         else:
             y = jnp.where(slots < m, qt @ residual, 0.0)
         eh = y @ qt
-        proj = proj.at[j].set(2 * gradient @ _coefficients(r, y, chosen, m, p) - eh @ eh)
+        proj = proj.at[j].set(
+            2 * gradient @ _coefficients(r, y, chosen, m, p) - eh @ eh
+        )
         if residual is None:
             res = res.at[j].set(jnp.nan)
         else:
@@ -232,7 +246,9 @@ class OrthogonalGreedy(lx.AbstractLinearSolver):
 
     def __check_init__(self):
         if not isinstance(self.k, int) or self.k < 1:
-            raise ValueError(f"OrthogonalGreedy: `k` must be a positive int, got {self.k!r}.")
+            raise ValueError(
+                f"OrthogonalGreedy: `k` must be a positive int, got {self.k!r}."
+            )
 
     def init(self, operator: lx.AbstractLinearOperator, options: dict[str, Any]):
         del options
@@ -265,7 +281,9 @@ class OrthogonalGreedy(lx.AbstractLinearSolver):
         return x, result, stats
 
     def transpose(self, state, options):
-        raise NotImplementedError("OrthogonalGreedy has no transpose: it is not linear.")
+        raise NotImplementedError(
+            "OrthogonalGreedy has no transpose: it is not linear."
+        )
 
     def conj(self, state, options):
         return state, options
@@ -343,4 +361,3 @@ class Greedy(AbstractGramSolver):
             "solve_residual": normal_residual(metric, h, gradient),
         }
         return h, stats, finite(h)
-

@@ -54,7 +54,9 @@ class Pinv(AbstractGramSolver):
                 a = a.T
                 op = lx.MatrixLinearOperator(jnp.triu(a[:p]))
                 if residual is not None:
-                    residual = jll.ormqr(a, taus, residual[:, None], transpose=True)[:p, 0]
+                    residual = jll.ormqr(a, taus, residual[:, None], transpose=True)[
+                        :p, 0
+                    ]
             else:
                 op = metric.operator()
         else:

@@ -45,8 +45,14 @@ class Nystrom(eqx.Module):
     seed: int = eqx.field(default=0, static=True)
 
     def __check_init__(self):
-        if isinstance(self.rank, bool) or not isinstance(self.rank, int) or self.rank <= 0:
-            raise ValueError(f"Nystrom: `rank` must be a positive int, got {self.rank!r}.")
+        if (
+            isinstance(self.rank, bool)
+            or not isinstance(self.rank, int)
+            or self.rank <= 0
+        ):
+            raise ValueError(
+                f"Nystrom: `rank` must be a positive int, got {self.rank!r}."
+            )
         if isinstance(self.seed, bool) or not isinstance(self.seed, int):
             raise ValueError(f"Nystrom: `seed` must be an int, got {self.seed!r}.")
 
@@ -82,7 +88,9 @@ def gram_diagonal(metric, chunk: int | None) -> Float[Array, " p"]:
         return jnp.sum(metric.matrix**2, axis=0)
     step = lambda acc, _, jac: (acc + jnp.sum(jac**2, axis=0), None)
     zero = jnp.zeros_like(metric.theta)
-    return metric._features.scan_rows(metric._model_at, metric.theta, chunk, step, zero)[0]
+    return metric._features.scan_rows(
+        metric._model_at, metric.theta, chunk, step, zero
+    )[0]
 
 
 def gram_sketch(metric, omega, chunk: int | None, *, with_trace: bool = False):
@@ -98,7 +106,9 @@ def gram_sketch(metric, omega, chunk: int | None, *, with_trace: bool = False):
             return (acc[0] + jac.T @ (jac @ omega), acc[1] + jnp.sum(jac**2)), None
 
         zero = (jnp.zeros_like(omega), jnp.zeros((), omega.dtype))
-        out = metric._features.scan_rows(metric._model_at, metric.theta, chunk, step, zero)[0]
+        out = metric._features.scan_rows(
+            metric._model_at, metric.theta, chunk, step, zero
+        )[0]
     return out if with_trace else out[0]
 
 

@@ -47,8 +47,12 @@ class Woodbury(AbstractGramSolver):
     chunk: int | None = eqx.field(default=None, static=True)
 
     def __check_init__(self):
-        if self.chunk is not None and not (isinstance(self.chunk, int) and self.chunk > 0):
-            raise ValueError(f"Woodbury: `chunk` must be a positive int, got {self.chunk!r}.")
+        if self.chunk is not None and not (
+            isinstance(self.chunk, int) and self.chunk > 0
+        ):
+            raise ValueError(
+                f"Woodbury: `chunk` must be a positive int, got {self.chunk!r}."
+            )
 
     def uses_dense(self, metric):
         return self.chunk is None

@@ -249,7 +249,9 @@ def _scale(factor, loss: AbstractLoss) -> AbstractLoss:
     if is_concrete(factor):
         f = np.asarray(factor)
         if f.shape != ():
-            raise ValueError(f"A loss can only be scaled by a scalar, got shape {f.shape}.")
+            raise ValueError(
+                f"A loss can only be scaled by a scalar, got shape {f.shape}."
+            )
         if isinstance(loss, AbstractResidualLoss) and float(f) >= 0:
             return ScaledResidual(float(f), loss)
         return Scaled(float(f), loss)

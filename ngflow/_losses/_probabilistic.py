@@ -72,7 +72,9 @@ class CrossEntropy(NegativeLogLikelihood):
     ```
     """
 
-    def __init__(self, points, labels, weights=None, family: AbstractFamily = Categorical()):
+    def __init__(
+        self, points, labels, weights=None, family: AbstractFamily = Categorical()
+    ):
         super().__init__(points, labels, family, weights)
 
 
@@ -87,7 +89,9 @@ class _DensityLoss(AbstractLoss):
         self.points = as_points(points, who)
         n = self.points.shape[0]
         self.weights = as_weights(weights, n, who)
-        values = jax.vmap(target)(self.points) if callable(target) else jnp.asarray(target)
+        values = (
+            jax.vmap(target)(self.points) if callable(target) else jnp.asarray(target)
+        )
         if values.shape != (n,):
             raise ValueError(
                 f"{who}: the target density has shape {values.shape} on the points, "

@@ -62,10 +62,14 @@ class Residual(AbstractResidualLoss):
         self.points = as_points(points, "Residual")
         self.weight = jnp.asarray(weight, dtype=float)
         if self.weight.shape != ():
-            raise ValueError(f"Residual: `weight` must be a scalar, got shape {self.weight.shape}.")
+            raise ValueError(
+                f"Residual: `weight` must be a scalar, got shape {self.weight.shape}."
+            )
 
     def __check_init__(self):
-        if isinstance(self.weight, jax.Array) and not isinstance(self.weight, jax.core.Tracer):
+        if isinstance(self.weight, jax.Array) and not isinstance(
+            self.weight, jax.core.Tracer
+        ):
             if float(self.weight) < 0:
                 raise ValueError("Residual: `weight` must be non-negative.")
 

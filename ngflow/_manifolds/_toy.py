@@ -47,7 +47,9 @@ class LinearModel(eqx.Module):
     def __init__(self, basis, B, theta=None):
         B = jnp.asarray(B, dtype=float)
         if B.ndim != 2:
-            raise ValueError(f"LinearModel: `B` must be a (p, m) matrix, got {B.shape}.")
+            raise ValueError(
+                f"LinearModel: `B` must be a (p, m) matrix, got {B.shape}."
+            )
         self.basis = basis
         self.B = Frozen(B)
         self.theta = _as_theta(theta, B.shape[0], "LinearModel")

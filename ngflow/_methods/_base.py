@@ -52,7 +52,9 @@ class AbstractMethod(eqx.Module):
         return None
 
     @abc.abstractmethod
-    def step(self, problem, flat, theta, state) -> tuple[Float[Array, " p"], PyTree, StepInfo]:
+    def step(
+        self, problem, flat, theta, state
+    ) -> tuple[Float[Array, " p"], PyTree, StepInfo]:
         """One step: `(theta_next, state_next, info)`."""
 
 
@@ -113,7 +115,9 @@ def descent_step(
                 jnp.where(better, s2, s),
                 jnp.where(better, ok2, solve_ok),
                 RESULTS.where(better, result2, search_result),
-                jax.tree.map(lambda a, b: jnp.where(better, b, a), search_stats, search2),
+                jax.tree.map(
+                    lambda a, b: jnp.where(better, b, a), search_stats, search2
+                ),
             )
             return chosen, better
 

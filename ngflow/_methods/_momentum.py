@@ -69,7 +69,9 @@ class AbstractTransport(eqx.Module):
     projected: ClassVar[bool] = True
 
     @abc.abstractmethod
-    def function(self, tangent: TangentMap, previous: MomentumState) -> Float[Array, " N"]:
+    def function(
+        self, tangent: TangentMap, previous: MomentumState
+    ) -> Float[Array, " N"]:
         """The function-space vector $w_k$ (on the current points) whose projection on the
         current tangent space is the momentum."""
 
@@ -348,7 +350,9 @@ class Nesterov(AbstractMethod):
         if self.natural:
             metric = problem.metric.linearise(problem, flat, theta)
             _need_tangent(metric, "Nesterov(natural=True)")
-            w = jnp.where(state.started, metric.values - metric.values_at(state.theta), 0.0)
+            w = jnp.where(
+                state.started, metric.values - metric.values_at(state.theta), 0.0
+            )
             m, _, m_ok = _project(metric, self.gram, w, "Nesterov(natural=True)")
             ok = m_ok | ~state.started
         else:
@@ -364,10 +368,18 @@ class Nesterov(AbstractMethod):
 
             def plain(_):
                 return _natural_step(
-                    problem, flat, theta, problem.metric, self.gram, self.step_rule, self.clip
+                    problem,
+                    flat,
+                    theta,
+                    problem.metric,
+                    self.gram,
+                    self.step_rule,
+                    self.clip,
                 )
 
-            y_next, info = jax.lax.cond(restarted, plain, lambda _: (y_next, info), None)
+            y_next, info = jax.lax.cond(
+                restarted, plain, lambda _: (y_next, info), None
+            )
         result = RESULTS.where(
             ~jnp.isfinite(loss),
             RESULTS.nonfinite,
@@ -378,7 +390,9 @@ class Nesterov(AbstractMethod):
         state_next = MomentumState(
             theta, theta_next - theta, jnp.zeros((), theta.dtype), ~restarted
         )
-        extra = {"momentum_norm": jnp.where(restarted, 0.0, jnp.linalg.norm(self.beta * m))}
+        extra = {
+            "momentum_norm": jnp.where(restarted, 0.0, jnp.linalg.norm(self.beta * m))
+        }
         if self.restart:
             extra["restarted"] = restarted
         info = StepInfo(

@@ -128,7 +128,9 @@ class NaturalGradient(AbstractMethod):
         if isinstance(self.stall, jax.core.Tracer):
             return
         if not 0.0 <= float(self.stall) < 1.0:
-            raise ValueError(f"NaturalGradient: `stall` must be in [0, 1), got {self.stall}.")
+            raise ValueError(
+                f"NaturalGradient: `stall` must be in [0, 1), got {self.stall}."
+            )
 
     def step(self, problem, flat, theta, state):
         theta_next, info = _natural_step(

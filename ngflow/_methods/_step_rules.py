@@ -108,7 +108,9 @@ class LogGrid(AbstractStepRule):
             losses = lax.map(candidate, grid)
             best = jnp.argmin(losses)
             best_loss, evals = losses[best], jnp.array(self.num)
-        result = RESULTS.where(jnp.isfinite(best_loss), RESULTS.successful, RESULTS.nonfinite)
+        result = RESULTS.where(
+            jnp.isfinite(best_loss), RESULTS.successful, RESULTS.nonfinite
+        )
         return grid[best], {"search_loss": best_loss, "search_evals": evals}, result
 
 

@@ -65,7 +65,9 @@ class TangentMap:
         ($\\nabla_\\theta L = E^\\top g$)."""
         matrix = jnp.asarray(matrix)
         if matrix.ndim != 2:
-            raise ValueError(f"The tangent map must be an (N, p) matrix, got {matrix.shape}.")
+            raise ValueError(
+                f"The tangent map must be an (N, p) matrix, got {matrix.shape}."
+            )
         if residual is not None:
             residual = jnp.asarray(residual)
             if residual.shape != (matrix.shape[0],):
@@ -125,7 +127,9 @@ class TangentMap:
         op = lx.JacobianLinearOperator(lambda t, _: self._value_at(t), self.theta)
         return lx.linearise(op)
 
-    def chunked_gram(self, chunk: int) -> tuple[Float[Array, "p p"], Float[Array, " p"]]:
+    def chunked_gram(
+        self, chunk: int
+    ) -> tuple[Float[Array, "p p"], Float[Array, " p"]]:
         """$(G, E^\\top\\Phi)$ with $G = E^\\top E$ accumulated over chunks of `chunk` points,
         so that $E$ ($N\\times p$) is never held whole (point blocks; other blocks are
         formed). With a Gauss--Newton metric $E^\\top\\Phi = \\nabla_\\theta L$."""
@@ -185,14 +189,19 @@ class TangentMap:
         """The same tangent map with another right-hand side $g$: a Gram solve then
         returns $E^+ g$, the coefficients of the projection of $g$ on the tangent space."""
         out = TangentMap(self._features, self._model_at, self.theta, residual=residual)
-        for key, value in self.__dict__.items():  # E, Φ and chunked Grams already computed
+        for (
+            key,
+            value,
+        ) in self.__dict__.items():  # E, Φ and chunked Grams already computed
             if key in ("matrix", "values") or isinstance(key, tuple):  # chunked G or K
                 out.__dict__[key] = value
         return out
 
     def _need_features(self, who):
         if self._features is None:
-            raise TypeError(f"TangentMap.{who}: a tangent map given as a matrix has no feature map.")
+            raise TypeError(
+                f"TangentMap.{who}: a tangent map given as a matrix has no feature map."
+            )
 
 
 class MetricMatrix:
@@ -216,7 +225,9 @@ class MetricMatrix:
     def from_matrix(cls, matrix) -> "MetricMatrix":
         matrix = jnp.asarray(matrix)
         if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
-            raise ValueError(f"A metric matrix must be square, got shape {matrix.shape}.")
+            raise ValueError(
+                f"A metric matrix must be square, got shape {matrix.shape}."
+            )
         out = cls(lambda _: matrix, None, None)
         out.__dict__["matrix"] = matrix
         return out

@@ -150,7 +150,9 @@ class EmpiricalFisher(AbstractFactoredMetric):
     def __init__(self, points, outcomes, family, weights=None):
         _check_family(family, "EmpiricalFisher")
         if isinstance(family, Density):
-            raise TypeError("EmpiricalFisher: a Density has no per-point outcomes; use Fisher.")
+            raise TypeError(
+                "EmpiricalFisher: a Density has no per-point outcomes; use Fisher."
+            )
         self.points = as_points(points, "EmpiricalFisher")
         self.outcomes = jnp.asarray(outcomes)
         if self.outcomes.ndim == 0 or self.outcomes.shape[0] != self.points.shape[0]:

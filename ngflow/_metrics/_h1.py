@@ -10,9 +10,7 @@ from ._base import AbstractFactoredMetric
 
 
 def _value_and_gradient(model, x, _):
-    return jnp.concatenate(
-        [jnp.ravel(model(x)), jnp.ravel(jax.jacfwd(model)(x))]
-    )
+    return jnp.concatenate([jnp.ravel(model(x)), jnp.ravel(jax.jacfwd(model)(x))])
 
 
 class H1(AbstractFactoredMetric):
