@@ -30,8 +30,9 @@ from ._gram._base import as_float
 from ._methods._natural_gradient import residual_loss_and_gradient
 from ._params import FlatModel
 from ._problem import Problem
+from ._repr import settings_repr
 from ._results import RESULTS
-from ._solution import SolveError
+from ._solution import SolveError, summary_repr
 
 
 class AbstractFlow(eqx.Module):
@@ -48,6 +49,8 @@ class AbstractFlow(eqx.Module):
             return y
     ```
     """
+
+    __repr__ = settings_repr
 
     @abc.abstractmethod
     def init(self, theta0: Float[Array, " p"]) -> PyTree:
@@ -197,6 +200,7 @@ class FlowSolution(eqx.Module):
     - `result`: a [`ngflow.RESULTS`][].
     - `diffrax_result`: diffrax's own result (e.g. an event, or `max_steps_reached`).
     - `wall_time`: seconds for the call.
+    - `successful`: whether it ended without a failure. `print(sol)` is a summary.
 
     ```python
     sol = ng.solve(problem, ng.NaturalGradientFlow(), t1=1.0, loss_tol=1e-10)
@@ -217,6 +221,18 @@ class FlowSolution(eqx.Module):
     result: RESULTS
     diffrax_result: dfx.RESULTS
     wall_time: float
+
+    @property
+    def successful(self) -> bool:
+        """Whether the integration ended without a failure."""
+        return bool(self.result == RESULTS.successful)
+
+    def __repr__(self) -> str:
+        return summary_repr(
+            self,
+            f"t_final={float(self.t_final):.4g}",
+            f"losses={float(self.losses[0]):.3e} .. {float(self.final_loss):.3e}",
+        )
 
 
 class _FlowMeter(dfx.TqdmProgressMeter):
@@ -373,4 +389,8 @@ def solve_flow(
                 message + "\n(Pass `throw=False` to get the partial solution.)", sol
             )
         warnings.warn(message, stacklevel=3)
+    if result == RESULTS.successful:
+        from ._solve import warn_if_loss_grew
+
+        warn_if_loss_grew(sol.losses[0], sol.final_loss, flow, stacklevel=4)
     return sol

@@ -9,14 +9,24 @@ from ._params import check_parameters
 
 
 def _check_dtypes(tree, name: str, dtype) -> None:
-    for path, leaf in jtu.tree_leaves_with_path(tree):
-        if eqx.is_inexact_array(leaf) and jnp.asarray(leaf).dtype != dtype:
-            where = name + jtu.keystr(path)
-            raise ValueError(
-                f"Problem: `{where}` is {jnp.asarray(leaf).dtype} but the model's "
-                f"parameters are {dtype}; use one dtype (float64 by default: create "
-                "arrays and models after `import ngflow`, or cast with `.astype`)."
-            )
+    wrong = [
+        f"`{name}{jtu.keystr(path)}` ({jnp.asarray(leaf).dtype})"
+        for path, leaf in jtu.tree_leaves_with_path(tree)
+        if eqx.is_inexact_array(leaf) and jnp.asarray(leaf).dtype != dtype
+    ]
+    if wrong:
+        hint = (
+            " The model is float32: it was probably built before `import ngflow`, which "
+            "turns on float64; build it (and its points) after, or cast it."
+            if dtype == jnp.float32
+            else ""
+        )
+        raise ValueError(
+            f"Problem: the model's parameters are {dtype} but {', '.join(wrong)} "
+            f"{'is' if len(wrong) == 1 else 'are'} not; use one dtype (float64 by "
+            f"default: create arrays and models after `import ngflow`, or cast with "
+            f"`.astype`).{hint}"
+        )
 
 
 class Problem(eqx.Module):

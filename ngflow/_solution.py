@@ -25,6 +25,8 @@ class Solution(eqx.Module):
     - `result`: a [`ngflow.RESULTS`][]; `RESULTS[solution.result]` is its message.
     - `num_steps`: the number of steps taken.
     - `wall_time`: seconds for the call, compilation included on first call.
+    - `final_loss`: $L$ at the last iterate reached; `successful`: whether the run
+        ended without a failure. `print(solution)` shows a one-line summary.
 
     ```python
     sol = ng.solve(problem, ng.NaturalGradient(), steps=3)
@@ -51,7 +53,33 @@ class Solution(eqx.Module):
 
     @property
     def successful(self) -> bool:
+        """Whether the run ended without a failure (`result == RESULTS.successful`)."""
         return bool(self.result == RESULTS.successful)
+
+    def __repr__(self) -> str:
+        return summary_repr(
+            self,
+            f"steps={int(self.num_steps)} of {self.grad_norms.shape[0]}",
+            f"losses={_first_last(self.losses[: int(self.num_steps) + 1])}",
+        )
+
+
+def _first_last(values) -> str:
+    values = [float(v) for v in values]
+    return f"{values[0]:.3e} .. {values[-1]:.3e}" if values else "[]"
+
+
+def summary_repr(solution, *items: str) -> str:
+    """`Solution(steps=.., losses=first .. last, result=.., monitors=[..], ...)`."""
+    result = RESULTS[solution.result] or "successful"
+    parts = [
+        *items,
+        f"result={result!r}",
+        f"monitors={sorted(solution.monitors)}",
+        f"stats={sorted(solution.stats)}",
+        f"wall_time={solution.wall_time:.2f} s",
+    ]
+    return f"{type(solution).__name__}({', '.join(parts)})"
 
 
 class SolveError(RuntimeError):

@@ -238,10 +238,7 @@ def solve(
             f"solve: `problem` must be an ng.Problem, got {type(problem).__name__}."
         )
     if not isinstance(method, AbstractMethod):
-        raise TypeError(
-            f"solve: `method` must be an ngflow method (e.g. ng.NaturalGradient()), got "
-            f"{type(method).__name__}."
-        )
+        raise TypeError(f"solve: {_not_a_method(method)}")
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
         raise ValueError(
             f"solve: `steps` must be a non-negative integer, got {steps!r}."
@@ -285,4 +282,44 @@ def solve(
             "Solution; it is also in this exception's `.solution`.)",
             solution,
         )
+    if solution.result == RESULTS.successful:
+        warn_if_loss_grew(solution.losses[0], solution.final_loss, method)
     return solution
+
+
+def _not_a_method(method) -> str:
+    from ._flows import AbstractFlow
+    from ._gram import AbstractGramSolver
+    from ._methods._step_rules import AbstractStepRule
+
+    name = getattr(method, "__name__", type(method).__name__)
+    if isinstance(method, type) and issubclass(method, (AbstractMethod, AbstractFlow)):
+        return f"`method` is the class {name}; create one: {name}()."
+    if isinstance(method, AbstractGramSolver):
+        return (
+            f"`method` is the Gram solve {name}; a method uses it: "
+            f"ng.NaturalGradient(ng.{name}(...))."
+        )
+    if isinstance(method, AbstractStepRule):
+        return (
+            f"`method` is the step rule {name}; a method uses it: "
+            f"ng.NaturalGradient(step=ng.{name}(...)) or ng.GradientDescent(ng.{name}(...))."
+        )
+    return (
+        "`method` must be an ngflow method (e.g. ng.NaturalGradient()) or flow "
+        f"(e.g. ng.NaturalGradientFlow()), got {name}."
+    )
+
+
+def warn_if_loss_grew(initial, final, method, stacklevel: int = 3) -> None:
+    """Warns when a run ends with its loss far (10×) above where it started."""
+    first, last = float(initial), float(final)
+    growth = last - first
+    if growth > 9 * abs(first) and growth > 1e-12:
+        warnings.warn(
+            f"ngflow.solve: the loss ended at {last:.3e}, up from {first:.3e} at the start "
+            f"({type(method).__name__}). The steps are too long: a constant step size, or "
+            "momentum with beta near 1 (the step rule does not search along the momentum "
+            "term); try ng.LogGrid(), a smaller step or beta, or (momentum) restart=True.",
+            stacklevel=stacklevel,
+        )

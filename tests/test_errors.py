@@ -93,7 +93,7 @@ def test_integer_points():
 def test_float32_data_with_float64_model():
     with pytest.raises(
         ValueError,
-        match=r"`loss.points` is float32 but the model's parameters are float64",
+        match=r"parameters are float64 but `loss.points` \(float32\) is not",
     ):
         ng.Problem(
             MLP, ng.LeastSquares(target_2d, PTS2.astype(jnp.float32)), ng.GaussNewton()
@@ -151,7 +151,7 @@ def test_wrong_argument_types():
         ng.Problem(MLP, lambda m: 0.0, ng.L2(PTS2))
     with pytest.raises(TypeError, match="`metric` must be an ngflow metric"):
         ng.Problem(MLP, ng.LeastSquares(target_2d, PTS2), "L2")
-    with pytest.raises(TypeError, match="`method` must be an ngflow method"):
+    with pytest.raises(TypeError, match="`method` is the Gram solve QR"):
         ng.solve(problem, ng.QR(), steps=1)
     with pytest.raises(ValueError, match="non-negative integer"):
         ng.solve(problem, ng.NaturalGradient(), steps=-1)
@@ -168,3 +168,40 @@ def test_wrong_argument_types():
         ng.NaturalGradient(ng.CompleteOrthogonalDecomposition())  # a lineax solver
     with pytest.raises(TypeError, match="`step` must be a step rule"):
         ng.GradientDescent(0.1)
+
+
+def test_float32_model_built_before_import_is_named_as_the_cause():
+    model32 = jax.tree.map(
+        lambda a: a.astype(jnp.float32) if eqx.is_inexact_array(a) else a, MLP
+    )
+    with pytest.raises(ValueError, match="The model is float32: it was probably built"):
+        ng.Problem(model32, ng.LeastSquares(target_2d, PTS2), ng.GaussNewton())
+
+
+def test_a_batched_target_is_reported_as_per_point():
+    batched = lambda x: jnp.sin(x[:, 0])  # noqa: E731 - written for all points at once
+    with pytest.raises(
+        ValueError, match=r"`target\(x\)` failed at one point of shape \(2,\)"
+    ):
+        ng.Problem(MLP, ng.LeastSquares(batched, PTS2), ng.GaussNewton())
+
+
+@pytest.mark.parametrize(
+    "method, says",
+    [
+        (
+            ng.NaturalGradient,
+            r"is the class NaturalGradient; create one: NaturalGradient\(\)",
+        ),
+        (
+            ng.Pinv(),
+            r"is the Gram solve Pinv; a method uses it: ng.NaturalGradient\(ng.Pinv",
+        ),
+        (ng.LogGrid(), r"is the step rule LogGrid"),
+        ("gd", r"must be an ngflow method .* got str"),
+    ],
+)
+def test_solve_says_what_to_pass_as_the_method(method, says):
+    problem = ng.Problem(MLP, ng.LeastSquares(target_2d, PTS2), ng.GaussNewton())
+    with pytest.raises(TypeError, match=says):
+        ng.solve(problem, method, steps=2)

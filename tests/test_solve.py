@@ -51,6 +51,9 @@ def test_solution_records_every_iterate():
     assert sol.wall_time > 0
 
 
+@pytest.mark.filterwarnings(
+    "ignore:ngflow.solve. the loss ended"
+)  # Constant(0.5) diverges
 def test_compiles_once_per_problem_structure():
     problem = mlp_problem(seed=3)
     method = ng.NaturalGradient(ng.Cholesky(1e-8), ng.Constant(0.5))
@@ -170,6 +173,21 @@ def test_progress_group_counts_its_solves_and_labels_their_bars(capsys):
     with ng.progress_group("hidden", show=False) as hidden:
         ng.solve(problem, method, steps=2, progress=False)
     assert hidden is None and capsys.readouterr().err == ""
+
+
+def test_a_loss_that_ends_far_above_its_start_is_warned_about():
+    problem = mlp_problem(seed=3)
+    too_long = ng.HeavyBall(ng.Pinv(), ng.Constant(0.2), beta=0.95)
+    with pytest.warns(UserWarning, match="the loss ended at .* up from") as record:
+        sol = ng.solve(problem, too_long, steps=60)
+    assert (
+        sol.successful and sol.final_loss > 10 * sol.losses[0]
+    )  # finite, but diverged
+    assert record[0].filename == __file__  # points at the caller
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a descending run is silent
+        ng.solve(problem, ng.HeavyBall(ng.Pinv(), ng.LogGrid(), beta=0.5), steps=10)
+        ng.solve(problem, ng.NaturalGradientFlow(), t1=0.5)
 
 
 def test_zero_steps_returns_the_initial_model():

@@ -13,6 +13,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float
 
 from .._metrics import MetricMatrix, TangentMap
+from .._repr import settings_repr
 
 
 Stats = dict[str, Array]
@@ -42,6 +43,8 @@ class AbstractGramSolver(eqx.Module):
     h, stats = ng.gram_solve(Jacobi(), 2 * jnp.eye(3), jnp.ones(3))  # h = 1/4
     ```
     """
+
+    __repr__ = settings_repr
 
     needs_tangent_map: eqx.AbstractClassVar[bool]
 

@@ -38,7 +38,15 @@ def _target_parts(target, points, who):
 def _check_target(self, model, who):
     out = output_shape(model, self.points, who)
     if self.target is not None:
-        t = jax.eval_shape(self.target, self.points[0])
+        try:
+            t = jax.eval_shape(self.target, self.points[0])
+        except Exception as error:  # noqa: BLE001 - re-raised with what to change
+            raise ValueError(
+                f"{who}: `target(x)` failed at one point of shape "
+                f"{tuple(self.points.shape[1:])}: {type(error).__name__}: {error}\n"
+                "`target` is called per point (write `x[0]`, not `X[:, 0]`); the loss "
+                "vmaps it over `points`."
+            ) from error
         if tuple(t.shape) != out:
             raise ValueError(
                 f"{who}: `target(x)` has shape {tuple(t.shape)} but the model returns "

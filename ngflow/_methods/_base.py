@@ -7,6 +7,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PyTree, Scalar
 
+from .._repr import settings_repr
 from .._results import RESULTS
 
 
@@ -46,6 +47,8 @@ class AbstractMethod(eqx.Module):
     sol = ng.solve(problem, PlainGD(), steps=3)
     ```
     """
+
+    __repr__ = settings_repr
 
     def init(self, problem, flat, theta) -> PyTree:
         """The method's state before the first step (default: none)."""

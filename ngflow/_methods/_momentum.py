@@ -28,6 +28,7 @@ from jaxtyping import Array, Bool, Float, Scalar
 from .._gram import AbstractGramSolver, AutoGram
 from .._gram._base import as_float
 from .._metrics import TangentMap
+from .._repr import settings_repr
 from .._results import RESULTS
 from ._base import AbstractMethod, clip_direction, StepInfo
 from ._natural_gradient import _check_parts, _natural_step, residual_loss_and_gradient
@@ -65,6 +66,8 @@ class AbstractTransport(eqx.Module):
     ng.HeavyBall(ng.Pinv(), ng.LogGrid(), beta=0.9, transport=HalfLastMomentum())
     ```
     """
+
+    __repr__ = settings_repr
 
     projected: ClassVar[bool] = True
 

@@ -15,6 +15,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from .._gram._base import as_float
+from .._repr import settings_repr
 from .._results import RESULTS
 
 
@@ -30,6 +31,8 @@ class AbstractStepRule(eqx.Module):
     method = ng.NaturalGradient(ng.QR(), OneOrHalf())
     ```
     """
+
+    __repr__ = settings_repr
 
     @abc.abstractmethod
     def __call__(self, loss_at, theta, direction, loss, gradient):

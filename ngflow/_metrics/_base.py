@@ -21,6 +21,7 @@ import lineax as lx
 from jaxtyping import Array, Float, PyTree
 
 from .._features import Features
+from .._repr import settings_repr
 
 
 class TangentMap:
@@ -263,6 +264,8 @@ class AbstractMetric(eqx.Module):
     assert not isinstance(ng.Hessian(), ng.AbstractFactoredMetric)  # only a matrix M(θ)
     ```
     """
+
+    __repr__ = settings_repr
 
     @abc.abstractmethod
     def linearise(self, problem, flat, theta) -> "TangentMap | MetricMatrix":
