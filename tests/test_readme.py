@@ -3,6 +3,7 @@
 import json
 import pathlib
 import re
+import textwrap
 
 import numpy as np
 import pytest
@@ -25,15 +26,22 @@ def test_readme_starts_with_the_two_setup_commands():
     assert all(line.startswith("python3 -m pip install -e ") for line in lines)
 
 
-def test_the_first_script_solves_its_problem_two_ways_as_it_says():
-    lang, code = BLOCKS[1]
-    assert lang == "python" and len(code.strip().splitlines()) <= 16
-    ns: dict = {}
-    exec(compile(code, "<README script>", "exec"), ns)  # noqa: S102
-    gd, ngd = ns["gd"], ns["ngd"]
-    # the comment in the script: GD ~1e-1, NGD ~1e-11
-    assert 1e-2 < float(gd.final_loss) < 1.0
-    assert float(ngd.final_loss) < 1e-9
+def test_the_scripts_run_in_order_and_print_what_their_comments_say(capsys):
+    scripts = [textwrap.dedent(body) for lang, body in BLOCKS if lang == "python"]
+    assert len(scripts[0].strip().splitlines()) <= 16  # the first: a short script
+    ns: dict = {"__name__": "readme"}
+    for i, code in enumerate(scripts):  # each continues the ones before it
+        exec(compile(code, f"<README python block {i}>", "exec"), ns)  # noqa: S102
+    out = capsys.readouterr().out.splitlines()
+    gd, ngd = map(float, out[0].split()[:2])  # "# ~4e-2 vs ~1e-14"
+    assert 1e-2 < gd < 1e-1 and ngd < 1e-12
+    assert float(out[2]) < 1e-6  # the PINN's error, "# ~2e-7"
+    hb, nes, t_final = map(
+        float, out[3].split()[:3]
+    )  # momentum and a flow, 1st problem
+    assert max(hb, nes) < 1e-6 and t_final <= 20.0
+    first, last = map(float, out[4].split()[:2])  # the Fisher classifier
+    assert last < 1e-2 * first
 
 
 def test_the_gallery_shows_every_figure_and_nothing_else():
