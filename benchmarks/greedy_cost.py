@@ -148,7 +148,8 @@ def main():
     parser.add_argument(
         "--ks", default="10,20,50", help="greedy steps k, comma separated"
     )
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=5,
+                        help="timed rounds per case, median reported (fewer if --cap; --quick: 2)")  # fmt: skip
     parser.add_argument("--max-p", type=int, default=None,
                         help="skip the full solves (Cholesky, Pinv, QR, CG) above this p")  # fmt: skip
     parser.add_argument("--cap", type=float, default=60.0,

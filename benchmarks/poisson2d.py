@@ -460,7 +460,8 @@ def main(argv=None):
     ap.add_argument("--seeds", nargs="+", default=None,
                     help="a count N (seeds 0..N-1), a range a:b, or a list of 2+ seeds (default 20)")  # fmt: skip
     ap.add_argument("--iters", type=int, default=None, help="iterations (default 200)")
-    ap.add_argument("--record", type=int, nargs="+", default=[0, 50, 100, 200])
+    ap.add_argument("--record", type=int, nargs="+", default=[0, 50, 100, 200],
+                    help="iterations at which to report the error (those > --iters are dropped)")  # fmt: skip
     ap.add_argument("--methods", nargs="+", default=None,
                     choices=list(NGFLOW) + list(PEERS) + list(BUDGETED))  # fmt: skip
     ap.add_argument("--budget", type=float, default=None,

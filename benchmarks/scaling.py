@@ -342,8 +342,10 @@ def main():
                         help=f"default: {' '.join(DEFAULT_SOLVES)}")  # fmt: skip
     parser.add_argument("--max-flops", type=float, default=5e12,
                         help="skip a cell whose step needs more (default 5e12, ~2.5 min)")  # fmt: skip
-    parser.add_argument("--dense-gb", type=float, default=8.0)
-    parser.add_argument("--mem-limit-gb", type=float, default=16.0)
+    parser.add_argument("--dense-gb", type=float, default=8.0,
+                        help="skip a dense solve whose G (p×p) or K (N×N) exceeds this many GB")  # fmt: skip
+    parser.add_argument("--mem-limit-gb", type=float, default=16.0,
+                        help="address-space limit (RLIMIT_AS) of each worker process, GB")  # fmt: skip
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds per run")
     parser.add_argument("--out", help="also write the JSON lines to this file")
     parser.add_argument("--worker", help=argparse.SUPPRESS)

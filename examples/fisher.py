@@ -8,6 +8,7 @@ small-scale feature. Both take the best step of a logarithmic grid, for the same
 
 The script checks that NGD gets within 1e-10 of the minimum while GD stays more than
 1e-4 above it, and exits with a non-zero status otherwise. `--quick`: fewer points.
+Wall time (shared 2-core CPU, incl. compiling): `--quick` 8 s, full 7 s.
 
     python examples/fisher.py [--quick]
 """
@@ -54,6 +55,9 @@ def main():
     print(f"NGD within 1e-10 from step {int(jnp.argmax(ngd.losses - best < 1e-10))}")
     if not (ngd_gap < 1e-10 and gd_gap > 1e-4):
         raise SystemExit("FAILED: expected NGD within 1e-10 at step 20, GD > 1e-4 off")
+    print(
+        f"check passed: NGD gap {ngd_gap:.1e} < 1e-10 at step 20, GD gap {gd_gap:.1e} > 1e-4"
+    )
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ tolerance at a time of order log(L₀/tol)/2; the gradient flow, slowed by the
 ill-conditioned G, is still far above it at the same time. The event `loss_tol` stops
 the integration. Exits non-zero if the natural flow misses the tolerance by t = 20 or
 the gradient flow reaches it.
+Wall time (shared 2-core CPU, incl. compiling): `--quick` 13 s, full 16 s.
 
     python examples/flow.py [--quick]
 """
@@ -43,6 +44,10 @@ def main():
         raise SystemExit(
             "FAILED: expected the natural flow to reach the tolerance first"
         )
+    print(
+        f"check passed: natural flow loss {float(natural.final_loss):.1e} <= {tol:g}, "
+        f"gradient flow {float(plain.final_loss):.1e} > {10 * tol:g}"
+    )
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ logarithmic grid of 30 step sizes in [1e-6, 1], for the same number of steps.
 
 The script checks the claim that NGD ends at least 100× below GD and exits with a
 non-zero status otherwise. `--quick` uses fewer points and steps (still checked).
+Wall time (shared 2-core CPU, incl. compiling): `--quick` 10 s, full 11 s.
 
     python examples/least_squares.py [--quick]
 """
@@ -53,6 +54,7 @@ def main():
     print(f"GD / NGD = {ratio:.3e}")
     if not ratio >= 100:
         raise SystemExit(f"FAILED: NGD not 100x below GD (ratio {ratio:.3g})")
+    print(f"check passed: GD / NGD final loss = {ratio:.1e} >= 100")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ u = 0.3 + 2·√2 sin 2πx, loss ½‖u − v‖²_{L²}: along θ the loss has 
 (constant step 0.2) settles in the local minimum; natural heavy-ball with the last
 momentum carried by the cross-Gram (LM, β = 0.95) and natural Nesterov cross the
 barrier. Exits non-zero if that is not what happens.
+Wall time (shared 2-core CPU, incl. compiling): `--quick` 8 s, full 6 s.
 
     python examples/momentum.py [--quick]
 """
@@ -53,6 +54,10 @@ def main():
         raise SystemExit(
             "FAILED: expected NGD in the local minimum, momentum in the global one"
         )
+    print(
+        f"check passed: NGD stuck (θ {final['NGD'][0]:+.2f} < 0, loss {final['NGD'][1]:.3f} > 1.2); "
+        "heavy-ball and Nesterov escaped (θ > 0, loss < 0.55)"
+    )
 
 
 if __name__ == "__main__":

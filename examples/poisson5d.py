@@ -1,24 +1,21 @@
 """Natural gradient for a 5D Poisson equation on random points redrawn every step.
 
-Solves −Δu = π² Σᵢ sin(πxᵢ) on [0, 1]⁵ with u = u* on the boundary, where
-u* = Σᵢ sin(πxᵢ), with a [5, 64, 1] tanh PINN. The residuals are means over 4000
-interior and 500 boundary points drawn uniformly anew at every step (samplers); the
-error is measured on 10,000 fixed uniform points.
+Solves −Δu = π² Σᵢ sin(πxᵢ) on [0, 1]⁵, u = u* = Σᵢ sin(πxᵢ) on the boundary, with a
+[5, 64, 1] tanh PINN. The residuals are means over 4000 interior and 500 boundary points
+drawn anew at every step (samplers); the error is measured on 10,000 fixed points.
 
-The method is the energy natural gradient with a damped Gram solve,
-`ng.Cholesky(1e-6)` (damping 1e-6 × the mean eigenvalue of G). On seeds 0-2 the
-default minimum-norm solve ended at 9e-6, 1.5e-4 and 9.6e-2 after 200 steps: early on its
-steps have large components along near-null tangent vectors and the line search
-takes steps of 1e-4-1e-2. The damped solve took the error below 2e-2 within 20 steps
-on every seed, and its steps are cheaper (a Cholesky factorisation of the 449×449 Gram
-matrix instead of an SVD of the 4500×449 tangent map).
+The Gram solve is damped, `ng.Cholesky(1e-6)` (1e-6 × the mean eigenvalue of G). On
+seeds 0-2 the default minimum-norm solve ended at 9e-6, 1.5e-4 and 9.6e-2 after 200
+steps: early on its steps have large components along near-null tangent vectors and the
+line search takes steps of 1e-4-1e-2. The damped solve took the error below 2e-2 within
+20 steps on every seed, and its steps are cheaper (a Cholesky factorisation of the
+449×449 Gram matrix instead of an SVD of the 4500×449 tangent map).
 
-Measured (default init, seeds 0-5, 200 steps): relative L² errors between 1.1e-5 and
-6.9e-5, at 0.2-0.4 s per step on a shared 2-core CPU (forming the 4500×449 tangent map
-of the Laplacian residual is most of it), ~1-1.5 min per run. Claim: relative L² error
-≤ 2e-4 after 200 steps. `--quick` (1000 interior and 200 boundary points, 100 steps;
-seeds 0-2 ended at 4.4e-5 to 6.0e-5): ≤ 5e-4. The script exits with a non-zero
-status if the claim fails.
+Measured (seeds 0-5, 200 steps): relative L² errors between 1.1e-5 and 6.9e-5. Claim:
+error ≤ 2e-4 after 200 steps; `--quick` (1000 interior and 200 boundary points, 100
+steps; seeds 0-2 ended at 4.4e-5 to 6.0e-5): ≤ 5e-4. Exits non-zero if the claim fails.
+Wall time (shared 2-core CPU, incl. compiling): `--quick` 20-26 s, full 42 s (of which
+the solve 27-31 s, 90-150 ms/step).
 
     python examples/poisson5d.py [--quick] [--seed S]
 """
@@ -67,19 +64,23 @@ def main():
     )
     problem = ng.Problem(model, interior + boundary, ng.Energy())
     error = ng.RelativeL2Error(u_star, cube.sample(jax.random.key(12345), 10_000))
-    sol = ng.solve(problem, ng.NaturalGradient(ng.Cholesky(1e-6)), steps=steps,
-                   monitors={"error": error}, key=jax.random.key(100 + args.seed))  # fmt: skip
-
-    err = float(sol.monitors["error"][-1])
-    print(f"{n_in} interior + {n_bd} boundary points redrawn every step, {steps} steps")
-    print(
-        f"relative L2 error {err:.3e}  (initial {float(sol.monitors['error'][0]):.3e})"
+    sol = ng.solve(
+        problem,
+        ng.NaturalGradient(ng.Cholesky(1e-6)),
+        steps=steps,
+        monitors={"error": error},
+        key=jax.random.key(100 + args.seed),
     )
+
+    err, err0 = float(sol.monitors["error"][-1]), float(sol.monitors["error"][0])
+    print(f"{n_in} interior + {n_bd} boundary points redrawn every step, {steps} steps")
+    print(f"relative L2 error {err:.3e}  (initial {err0:.3e})")
     print(
         f"wall time {sol.wall_time:.1f} s ({1e3 * sol.wall_time / steps:.0f} ms/step)"
     )
     if not err <= tol:
         raise SystemExit(f"FAILED: relative L2 error {err:.3g} > {tol:g}")
+    print(f"check passed: relative L2 error {err:.2e} <= {tol:g} after {steps} steps")
 
 
 if __name__ == "__main__":
