@@ -124,12 +124,17 @@ def main(argv=None) -> int:
         (bar.write if bar is not None else print)(message, file=file)
 
     failed = []
+    start = time.perf_counter()
     for name in bar if bar is not None else names:
         try:
             _make(name, args.quick, args.out, say, args.gallery)
         except Exception:  # noqa: BLE001 - report and go on with the other figures
             failed.append(name)
             say(f"{name}: FAILED\n{traceback.format_exc()}", file=sys.stderr)
+    made = len(names) - len(failed)
+    say(
+        f"{made} of {len(names)} figure(s) written to {args.out} in {time.perf_counter() - start:.0f} s"
+    )
     if failed:
         say(
             f"{len(failed)} of {len(names)} figure(s) failed: {', '.join(failed)}",
