@@ -16,6 +16,7 @@ import platform
 import sys
 import time
 import traceback
+import warnings
 
 import ngflow as ng
 
@@ -70,10 +71,16 @@ def _make(
         f"{name}: seed {module.SEED} {module.SECTION} ({'quick' if quick else 'full'}) ..."
     )
     start = time.perf_counter()
-    with ng.progress_group(
-        name, leave=False
-    ):  # counts the figure's solves (on a terminal)
+    # One bar counts the figure's solves (on a terminal). Warnings (e.g. from a run the
+    # figure shows diverging) are collected and printed one line each, attributed.
+    with (
+        ng.progress_group(name, leave=False),
+        warnings.catch_warnings(record=True) as seen,
+    ):
+        warnings.simplefilter("always")
         data = module.run(quick)
+    for warning in seen:
+        say(f"  warning: {str(warning.message).split('. ')[0]}")  # its first sentence
     run_time = time.perf_counter() - start
     meta = {
         "name": module.NAME,
