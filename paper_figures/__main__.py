@@ -18,6 +18,8 @@ import time
 import traceback
 import warnings
 
+import jax
+
 import ngflow as ng
 
 from . import _gallery, FIGURES, load
@@ -138,6 +140,8 @@ def main(argv=None) -> int:
         except Exception:  # noqa: BLE001 - report and go on with the other figures
             failed.append(name)
             say(f"{name}: FAILED\n{traceback.format_exc()}", file=sys.stderr)
+        finally:
+            jax.clear_caches()  # figures share no compiled code; free its memory maps
     made = len(names) - len(failed)
     say(
         f"{made} of {len(names)} figure(s) written to {args.out} in {time.perf_counter() - start:.0f} s"
