@@ -26,33 +26,31 @@ def _tqdm():
     return tqdm
 
 
-def open_bar(total: int, desc: str) -> int:
-    """A bar for one solve; inside a group it is labelled by the group and transient."""
+def _bar(desc: str, **kwargs):
+    """A tqdm bar; inside a group it is labelled by the group and removed when done."""
     group = _groups[-1] if _groups else None
     if group is not None:
         desc = f"{group.desc}: {desc}"
+    return _tqdm()(desc=desc, leave=group is None, dynamic_ncols=True, **kwargs)
+
+
+def open_bar(total: int, desc: str) -> int:
+    """The bar of one discrete solve, updated by `update` from the compiled loop."""
     bar_id = next(_ids)
-    _bars[bar_id] = _tqdm()(
-        total=total, desc=desc, leave=group is None, dynamic_ncols=True
-    )
+    _bars[bar_id] = _bar(desc, total=total)
     return bar_id
 
 
-_flow_desc = [
-    "flow"
-]  # the label of the next flow's bar, set by `solve_flow` on the host
+# The label of the next flow's bar, set on the host by `solve_flow`.
+_flow_desc = ["flow"]
 
 
 def flow_bar():
     """The bar of a flow (diffrax calls this on the host when the integration starts)."""
-    group = _groups[-1] if _groups else None
-    desc = _flow_desc[0] if group is None else f"{group.desc}: {_flow_desc[0]}"
-    return _tqdm()(
+    return _bar(
+        _flow_desc[0],
         total=100,
         unit="%",
-        desc=desc,
-        leave=group is None,
-        dynamic_ncols=True,
         bar_format="{desc}: {percentage:.1f}% of [t0, t1]|{bar}| [{elapsed}<{remaining}]",
     )
 
