@@ -20,6 +20,7 @@ import jax as _jax
 
 _jax.config.update("jax_enable_x64", True)
 
+from . import problems as problems  # noqa: E402
 from ._domains import (  # noqa: E402
     AbstractSampler as AbstractSampler,
     BoundarySampler as BoundarySampler,
