@@ -54,7 +54,9 @@ def main():
     }
     first, errors = {}, {}
     for name, gram in solves.items():
-        sol = ng.solve(problem, ng.NaturalGradient(gram), steps=steps, progress=False)
+        sol = ng.solve(
+            problem, ng.NaturalGradient(gram, ng.LogGrid()), steps=steps, progress=False
+        )
         first[name], errors[name] = float(sol.losses[1]), float(error(sol.model))
         print(
             f"{name:36s} loss after 1 step {first[name]:.6e}, after {steps}: "

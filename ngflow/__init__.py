@@ -57,8 +57,10 @@ from ._gram import (  # noqa: E402
     CG as CG,
     Cholesky as Cholesky,
     CompleteOrthogonalDecomposition as CompleteOrthogonalDecomposition,
+    gram_curve as gram_curve,
     gram_solve as gram_solve,
     Greedy as Greedy,
+    LMCurve as LMCurve,
     Nystrom as Nystrom,
     OrthogonalGreedy as OrthogonalGreedy,
     Pinv as Pinv,
@@ -84,11 +86,13 @@ from ._losses import (  # noqa: E402
 )
 from ._manifolds import LinearModel as LinearModel, QuadraticModel as QuadraticModel  # noqa: E402
 from ._methods import (  # noqa: E402
+    AbstractDescent as AbstractDescent,
     AbstractMethod as AbstractMethod,
     AbstractStepRule as AbstractStepRule,
     AbstractTransport as AbstractTransport,
     Backtracking as Backtracking,
     Constant as Constant,
+    DampedDescent as DampedDescent,
     FiniteDifference as FiniteDifference,
     GradientDescent as GradientDescent,
     HeavyBall as HeavyBall,
@@ -100,7 +104,9 @@ from ._methods import (  # noqa: E402
     Nesterov as Nesterov,
     Newton as Newton,
     ParameterMomentum as ParameterMomentum,
+    ScaledDescent as ScaledDescent,
     StepInfo as StepInfo,
+    TrustRegion as TrustRegion,
 )
 from ._metrics import (  # noqa: E402
     AbstractFactoredMetric as AbstractFactoredMetric,

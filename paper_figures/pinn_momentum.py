@@ -167,7 +167,10 @@ def methods(beta: float = BETA) -> dict:
     gram, g = ng.Woodbury(DAMPING), f"ng.Woodbury({DAMPING:g})"
     heavy = "ng.HeavyBall({g}, ng.LogGrid(), beta={b:g}, transport=ng.{t}())"
     return {
-        "ngd": (ng.NaturalGradient(gram), f"ng.NaturalGradient({g}, ng.LogGrid())"),
+        "ngd": (
+            ng.NaturalGradient(gram, ng.LogGrid()),
+            f"ng.NaturalGradient({g}, ng.LogGrid())",
+        ),
         **{
             role: (
                 ng.HeavyBall(gram, beta=beta, transport=getattr(ng, transport)()),

@@ -98,6 +98,9 @@ STEP_RULES = {
 METHODS = {
     "GradientDescent": ng.GradientDescent(ng.LogGrid()),
     "NaturalGradient": ng.NaturalGradient(ng.Cholesky(1e-6)),
-    "NaturalGradient-clipped": ng.NaturalGradient(ng.Cholesky(1e-6), clip=10.0),
+    "NaturalGradient-clipped": ng.NaturalGradient(
+        ng.Cholesky(1e-6), ng.LogGrid(), clip=10.0
+    ),
+    "NaturalGradient-LogGrid": ng.NaturalGradient(ng.Cholesky(1e-6), ng.LogGrid()),
     "Newton": ng.Newton(),
 }

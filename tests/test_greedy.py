@@ -171,7 +171,7 @@ def test_greedy_in_natural_gradient_descends_and_records_per_step():
     target = lambda x: jnp.sin(jnp.pi * x[0]) * jnp.sin(jnp.pi * x[1])
     model = eqx.nn.MLP(2, "scalar", 6, 1, activation=jnp.tanh, key=jax.random.key(1))
     problem = ng.Problem(model, ng.LeastSquares(target, points), ng.GaussNewton())
-    sol = ng.solve(problem, ng.NaturalGradient(ng.Greedy(5)), steps=10)
+    sol = ng.solve(problem, ng.NaturalGradient(ng.Greedy(5), ng.LogGrid()), steps=10)
     losses = np.asarray(sol.losses)
     assert losses[-1] < 0.5 * losses[0]
     assert sol.stats["greedy_residual"].shape == (10, 5)

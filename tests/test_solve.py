@@ -36,7 +36,9 @@ def test_solution_records_every_iterate():
     assert sol.grad_norms.shape == sol.step_sizes.shape == (7,)
     assert sol.monitors["error"].shape == (8,)
     assert sol.params.shape == (8, ng.num_parameters(problem.model))
-    assert set(sol.stats) >= {"rank", "cond", "solve_residual", "search_loss"}
+    # The default search: a trust region on the LM curve of QR's factorisation.
+    expected = {"rank", "cond", "damping", "radius", "ratio", "accepted", "search_loss"}
+    assert set(sol.stats) >= expected
     assert int(sol.num_steps) == 7 and sol.successful
     # the records are of the iterates: recompute a few
     flat = ng.FlatModel(problem.model)
@@ -109,20 +111,27 @@ def test_nan_stops_the_solve_and_is_reported():
 
 
 def test_singular_gram_is_reported_not_returned():
-    # Two identical basis functions: G is singular; undamped Cholesky must fail loudly.
+    # Two identical basis functions: G is singular; the undamped Cholesky solve (a
+    # step-length search on its direction) must fail loudly.
     b = np.array([[1.0, 0, 0, 0, 0], [1.0, 0, 0, 0, 0], [0, 1.0, 0, 0, 0]])
     problem = ng.Problem(
         ng.LinearModel(basis, b), ng.LeastSquares(target_1d, PTS), ng.L2(PTS)
     )
-    sol = ng.solve(problem, ng.NaturalGradient(ng.Cholesky(0.0)), steps=3, throw=False)
+    direct = ng.NaturalGradient(ng.Cholesky(0.0), ng.LogGrid())
+    sol = ng.solve(problem, direct, steps=3, throw=False)
     assert sol.result == ng.RESULTS.singular
     assert int(sol.num_steps) == 0
     assert np.all(np.isfinite(sol.model.theta))  # the model is the last good iterate
     with pytest.raises(ng.SolveError, match="metric solve failed"):
-        ng.solve(problem, ng.NaturalGradient(ng.Cholesky(0.0)), steps=3)
+        ng.solve(problem, direct, steps=3)
+    # Its Levenberg–Marquardt curve (an eigendecomposition of G) is fine: the zero
+    # eigenvalue is dropped, and the linear problem is solved in its first step.
+    curve = ng.solve(problem, ng.NaturalGradient(ng.Cholesky(0.0)), steps=3)
+    assert int(curve.stats["rank"][0]) == 2 and curve.successful
     # the minimum-norm solve handles it
     sol = ng.solve(problem, ng.NaturalGradient(ng.Pinv(), ng.Constant(1.0)), steps=1)
     assert int(sol.stats["rank"][0]) == 2
+    np.testing.assert_allclose(curve.losses[1], sol.losses[1], rtol=1e-10)
     assert np.isclose(
         sol.model.theta[0], sol.model.theta[1]
     )  # minimum norm splits evenly

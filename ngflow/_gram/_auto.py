@@ -162,3 +162,11 @@ class AutoGram(AbstractGramSolver):
         index, solver = self._for(metric)
         h, stats, ok = solver.solve(metric, gradient)
         return h, {**stats, "auto_choice": jnp.asarray(index)}, ok
+
+    def curve(self, metric, gradient):
+        index, solver = self._for(metric)
+        out = solver.curve(metric, gradient)
+        if out is None:
+            return None
+        curve, stats, ok = out
+        return curve, {**stats, "auto_choice": jnp.asarray(index)}, ok

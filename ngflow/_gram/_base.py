@@ -59,6 +59,14 @@ class AbstractGramSolver(eqx.Module):
     ) -> tuple[Float[Array, " p"], Stats, Bool[Array, ""]]:
         """Return `(h, stats, ok)`."""
 
+    def curve(self, metric: TangentMap | MetricMatrix, gradient: Float[Array, " p"]):
+        """The whole Levenberg--Marquardt curve $h(\\lambda) = (M+\\lambda I)^{-1}\\nabla_\\theta L$
+        from one factorisation, as `(LMCurve, stats, ok)`; `None` (the default) if this
+        solve cannot give it cheaply. Then a damped descent falls back to this solve's own
+        direction, scaled ([`ngflow.ScaledDescent`][])."""
+        del metric, gradient
+        return None
+
     def check(self, metric_value) -> None:
         if self.needs_tangent_map and not isinstance(metric_value, TangentMap):
             raise TypeError(

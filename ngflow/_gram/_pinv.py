@@ -6,6 +6,7 @@ import lineax as lx
 
 from .._metrics import TangentMap
 from ._base import AbstractGramSolver, finite, normal_residual, tangent_rcond
+from ._curve import default_cutoff, eigh_curve, tangent_svd_curve, with_stats
 
 
 class Pinv(AbstractGramSolver):
@@ -19,6 +20,13 @@ class Pinv(AbstractGramSolver):
 
     Records `rank`, `cond` ($\\sigma_1/\\sigma_r$ over the kept singular values) and
     `solve_residual`.
+
+    **The Levenberg--Marquardt curve.** The same SVD gives every damped step
+    $h(\\lambda) = V\\operatorname{diag}(\\sigma_i/(\\sigma_i^2+\\lambda))U^\\top r$ (`curve`), which
+    the default [`ngflow.TrustRegion`][] searches. There the cutoff is only what is
+    numerically zero ($\\varepsilon\\max(N, p)\\sigma_1$) unless `rcond` is given: the damping
+    search, not the cutoff, keeps the step away from near-null directions. For a matrix
+    metric (the Hessian) the curve is from its eigendecomposition, damped on $|\\mu_i|$.
 
     **Arguments:**
 
@@ -83,3 +91,11 @@ class Pinv(AbstractGramSolver):
         }
         ok = (sol.result == lx.RESULTS.successful) & finite(h)
         return h, stats, ok
+
+    def curve(self, metric, gradient):
+        self.check(metric)
+        if isinstance(metric, TangentMap):
+            return tangent_svd_curve(metric, gradient, self.rcond)
+        cutoff = default_cutoff(metric.shape, gradient.dtype)
+        cutoff = cutoff if self.rcond is None else self.rcond
+        return with_stats(eigh_curve(metric.matrix, gradient, cutoff, absolute=True))

@@ -4,6 +4,7 @@ import lineax as lx
 
 from ._base import AbstractGramSolver, finite, normal_residual, tangent_rcond
 from ._cod import CompleteOrthogonalDecomposition
+from ._curve import tangent_svd_curve
 
 
 class QR(AbstractGramSolver):
@@ -51,3 +52,8 @@ class QR(AbstractGramSolver):
         }
         ok = (sol.result == lx.RESULTS.successful) & finite(h)
         return h, stats, ok
+
+    def curve(self, metric, gradient):
+        """The damped steps from an SVD of $R$ of an unpivoted QR of $E$ (as [`ngflow.Pinv`][])."""
+        self.check(metric)
+        return tangent_svd_curve(metric, gradient, self.rcond)

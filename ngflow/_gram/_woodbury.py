@@ -6,6 +6,7 @@ import lineax as lx
 from jaxtyping import Array, Float
 
 from ._base import AbstractGramSolver, as_float, cholesky_cond, finite, normal_residual
+from ._curve import default_cutoff, sample_curve, with_stats
 
 
 class Woodbury(AbstractGramSolver):
@@ -57,17 +58,41 @@ class Woodbury(AbstractGramSolver):
     def uses_dense(self, metric):
         return self.chunk is None
 
+    def _sample(self, metric):
+        """`(K, E·, Eᵀ·)`: $K = EE^\\top$ (dense or from chunks) and how to apply $E$."""
+        if self.chunk is None:
+            e = metric.matrix
+            return e @ e.T, (lambda v: e @ v), (lambda w: e.T @ w)
+        k = metric.sample_gram(self.chunk)[0]
+        return k, metric.matvec, metric.rmatvec
+
+    def _damping(self, k, p):
+        return self.damping * (jnp.trace(k) / p if self.relative else 1.0)
+
+    def curve(self, metric, gradient):
+        """The damped steps $E^\\top(K + (\\lambda_0+\\lambda)I)^{-1}r$ from an
+        eigendecomposition of $K = EE^\\top$ ($O(N^3)$), this solve's damping $\\lambda_0$
+        as the floor. Each step is then one product with $E^\\top$."""
+        self.check(metric)
+        n, p = metric.shape
+        k, e_mv, e_rmv = self._sample(metric)
+        curve = sample_curve(
+            k,
+            e_rmv,
+            p,
+            gradient,
+            default_cutoff(k.shape, k.dtype),
+            self._damping(k, p),
+            residual=metric.residual,
+            matvec=e_mv,
+        )
+        return with_stats(curve)
+
     def solve(self, metric, gradient):
         self.check(metric)
         n, p = metric.shape
-        if self.chunk is None:
-            e = metric.matrix
-            k = e @ e.T
-            e_mv, e_rmv = (lambda v: e @ v), (lambda w: e.T @ w)
-        else:
-            k = metric.sample_gram(self.chunk)[0]
-            e_mv, e_rmv = metric.matvec, metric.rmatvec
-        lam = self.damping * (jnp.trace(k) / p if self.relative else 1.0)
+        k, e_mv, e_rmv = self._sample(metric)
+        lam = self._damping(k, p)
         op = lx.MatrixLinearOperator(
             k + lam * jnp.eye(n, dtype=k.dtype), lx.positive_semidefinite_tag
         )

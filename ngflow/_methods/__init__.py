@@ -1,4 +1,9 @@
 from ._base import AbstractMethod as AbstractMethod, StepInfo as StepInfo
+from ._descents import (
+    AbstractDescent as AbstractDescent,
+    DampedDescent as DampedDescent,
+    ScaledDescent as ScaledDescent,
+)
 from ._gradient_descent import GradientDescent as GradientDescent
 from ._momentum import (
     AbstractTransport as AbstractTransport,
@@ -16,4 +21,5 @@ from ._step_rules import (
     Backtracking as Backtracking,
     Constant as Constant,
     LogGrid as LogGrid,
+    TrustRegion as TrustRegion,
 )

@@ -65,25 +65,30 @@ def clip_direction(direction, clip):
     return direction if clip is None else jnp.clip(direction, -clip, clip)
 
 
-def descent_step(
+def search_step(
     problem,
     flat,
     theta,
-    direction_fn,
+    query,
     step_rule,
-    clip,
+    state,
     loss_and_gradient=None,
-    fallback_fn=None,
+    fallback_query=None,
     stall=0.0,
 ):
-    """$\\theta^+ = \\theta - s\\,h$ with $h$ from `direction_fn(loss, grad)`; handles failures.
+    """One step $\\theta^+ = \\theta - d$: a descent's path, searched by a step rule.
 
-    `direction_fn(loss, gradient) -> (h, stats, ok)`. `loss_and_gradient`, if given,
-    replaces the backward pass (e.g. $(\\frac12\\|r\\|^2, E^\\top r)$ from a tangent map).
-    `fallback_fn`, if given, is a second direction, searched only when the first one
-    stalls (its step lowers the loss by less than the fraction `stall`, or its solve or
-    search failed); the step with the lower loss is taken, and the search statistics
-    are that step's. Records `fallback_used`.
+    `query(gradient) -> (path, stats, ok)` factorises once (see
+    [`ngflow.AbstractDescent`][]); `step_rule.search` picks the point $d$ on the path
+    and carries its `state` (a trust region's radius) to the next step. Returns
+    `(theta_next, state_next, info)`.
+
+    `loss_and_gradient`, if given, replaces the backward pass (e.g.
+    $(\\frac12\\|r\\|^2, E^\\top r)$ from a tangent map). `fallback_query`, if given, is a
+    second path, searched only when the first one stalls (its step lowers the loss by
+    less than the fraction `stall`, or its solve or search failed); the step with the
+    lower loss is taken, and the search statistics are that step's. Records
+    `fallback_used`.
     """
     loss_at = lambda t: problem.loss(flat.model_at(t))
     if loss_and_gradient is None:
@@ -91,41 +96,42 @@ def descent_step(
     else:
         loss, gradient = loss_and_gradient
 
-    def search(fn):
-        h, stats, ok = fn(loss, gradient)
-        h = clip_direction(h, clip)
-        s, search_stats, result = step_rule(loss_at, theta, h, loss, gradient)
-        return h, s, ok, result, stats, search_stats
+    def search(query):
+        path, stats, ok = query(gradient)
+        d, s, search_stats, result, state_next = step_rule.search(
+            loss_at, theta, path, loss, gradient, state
+        )
+        return d, s, ok, result, stats, search_stats, state_next
 
-    h, s, solve_ok, search_result, stats, search_stats = search(direction_fn)
-    if fallback_fn is not None:
+    d, s, solve_ok, search_result, stats, search_stats, state_next = search(query)
+    if fallback_query is not None:
         inf = jnp.asarray(jnp.inf, dtype=loss.dtype)
 
-        def reached(h, s, ok, result, search_stats):
+        def reached(d, ok, result, search_stats):
             f = search_stats.get("search_loss")
-            f = loss_at(theta - s * h) if f is None else f
+            f = loss_at(theta - d) if f is None else f
             good = ok & (result == RESULTS.successful) & jnp.isfinite(f)
             return jnp.where(good, f, inf)
 
-        f1 = reached(h, s, solve_ok, search_result, search_stats)
-        first = (h, s, solve_ok, search_result, search_stats)
+        f1 = reached(d, solve_ok, search_result, search_stats)
+        first = (d, s, solve_ok, search_result, search_stats, state_next)
 
         def try_fallback(_):
-            h2, s2, ok2, result2, _, search2 = search(fallback_fn)
-            better = reached(h2, s2, ok2, result2, search2) < f1
+            d2, s2, ok2, result2, _, search2, state2 = search(fallback_query)
+            better = reached(d2, ok2, result2, search2) < f1
+            pick = lambda a, b: jnp.where(better, b, a)
             chosen = (
-                jnp.where(better, h2, h),
-                jnp.where(better, s2, s),
-                jnp.where(better, ok2, solve_ok),
+                pick(d, d2),
+                pick(s, s2),
+                pick(solve_ok, ok2),
                 RESULTS.where(better, result2, search_result),
-                jax.tree.map(
-                    lambda a, b: jnp.where(better, b, a), search_stats, search2
-                ),
+                jax.tree.map(pick, search_stats, search2),
+                jax.tree.map(pick, state_next, state2),
             )
             return chosen, better
 
         stalled = ~(f1 < (1 - stall) * loss)
-        (h, s, solve_ok, search_result, search_stats), used = jax.lax.cond(
+        (d, s, solve_ok, search_result, search_stats, state_next), used = jax.lax.cond(
             stalled, try_fallback, lambda _: (first, jnp.array(False)), None
         )
         stats = {**stats, "fallback_used": used}
@@ -136,7 +142,7 @@ def descent_step(
         RESULTS.where(~solve_ok, RESULTS.singular, search_result),
     )
     taken = result == RESULTS.successful
-    theta_next = jnp.where(taken, theta - s * h, theta)
+    theta_next = jnp.where(taken, theta - d, theta)
     info = StepInfo(
         loss=loss,
         grad_norm=jnp.linalg.norm(gradient),
@@ -144,4 +150,4 @@ def descent_step(
         stats={**stats, **search_stats},
         result=result,
     )
-    return theta_next, info
+    return theta_next, state_next, info

@@ -3,7 +3,8 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from .._gram._base import as_float
-from ._base import AbstractMethod, descent_step
+from ._base import AbstractMethod, clip_direction, search_step
+from ._descents import scaled_path
 from ._step_rules import AbstractStepRule, LogGrid
 
 
@@ -14,7 +15,9 @@ class GradientDescent(AbstractMethod):
 
     **Arguments:**
 
-    - `step`: the step rule (default [`ngflow.LogGrid`][]`()`).
+    - `step`: the step rule (default [`ngflow.LogGrid`][]`()`). With
+        [`ngflow.TrustRegion`][] the model is $L - \\nabla L^\\top d + \\frac12\\|d\\|^2$ and
+        the step at most $\\|\\nabla L\\|$.
     - `clip`: if given, each component of the direction is clipped to $[-c, c]$.
 
     ```python
@@ -34,11 +37,12 @@ class GradientDescent(AbstractMethod):
         self.step_rule = step
         self.clip = clip
 
-    def step(self, problem, flat, theta, state):
-        def direction(loss, gradient):
-            return gradient, {}, jnp.array(True)
+    def init(self, problem, flat, theta):
+        return self.step_rule.init(theta)
 
-        theta_next, info = descent_step(
-            problem, flat, theta, direction, self.step_rule, self.clip
-        )
-        return theta_next, state, info
+    def step(self, problem, flat, theta, state):
+        def query(gradient):
+            h = clip_direction(gradient, self.clip)
+            return scaled_path(None, h, gradient), {}, jnp.array(True)
+
+        return search_step(problem, flat, theta, query, self.step_rule, state)

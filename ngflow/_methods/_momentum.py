@@ -32,7 +32,7 @@ from .._repr import settings_repr
 from .._results import RESULTS
 from ._base import AbstractMethod, clip_direction, StepInfo
 from ._natural_gradient import _check_parts, _natural_step, residual_loss_and_gradient
-from ._step_rules import AbstractStepRule, LogGrid
+from ._step_rules import AbstractStepRule, LogGrid, TrustRegion
 
 
 class MomentumState(eqx.Module):
@@ -154,6 +154,16 @@ def _loss_and_gradient(problem, flat, theta, metric, gram):
     return out
 
 
+def _check_momentum_parts(who, gram, step):
+    _check_parts(who, gram, step)
+    if isinstance(step, TrustRegion):
+        raise TypeError(
+            f"{who}: TrustRegion keeps a radius from step to step and searches the "
+            "damped curve; momentum searches one direction from the extrapolated point "
+            "with a stateless rule: LogGrid(), Backtracking() or Constant(lr)."
+        )
+
+
 def _fresh_state(theta):
     return MomentumState(
         theta, jnp.zeros_like(theta), jnp.zeros((), theta.dtype), jnp.array(False)
@@ -239,7 +249,7 @@ class HeavyBall(AbstractMethod):
         clip=None,
         restart: bool = False,
     ):
-        _check_parts("HeavyBall", gram, step)
+        _check_momentum_parts("HeavyBall", gram, step)
         if not isinstance(transport, AbstractTransport):
             raise TypeError(
                 f"HeavyBall: `transport` must be LastMomentum(), FiniteDifference(), "
@@ -340,7 +350,7 @@ class Nesterov(AbstractMethod):
         clip=None,
         restart: bool = False,
     ):
-        _check_parts("Nesterov", gram, step)
+        _check_momentum_parts("Nesterov", gram, step)
         self.gram, self.step_rule, self.beta = gram, step, beta
         self.natural, self.clip, self.restart = natural, clip, bool(restart)
 
@@ -362,7 +372,7 @@ class Nesterov(AbstractMethod):
             m = theta - state.theta
         m = jnp.where(state.started, m, 0.0)
         y = theta + self.beta * m
-        y_next, info = _natural_step(
+        y_next, _, info = _natural_step(
             problem, flat, y, problem.metric, self.gram, self.step_rule, self.clip
         )
         restarted = jnp.array(False)
@@ -370,7 +380,7 @@ class Nesterov(AbstractMethod):
             restarted = state.started & ~(problem.loss(flat.model_at(y_next)) <= loss)
 
             def plain(_):
-                return _natural_step(
+                theta_plain, _, plain_info = _natural_step(
                     problem,
                     flat,
                     theta,
@@ -379,6 +389,7 @@ class Nesterov(AbstractMethod):
                     self.step_rule,
                     self.clip,
                 )
+                return theta_plain, plain_info
 
             y_next, info = jax.lax.cond(
                 restarted, plain, lambda _: (y_next, info), None

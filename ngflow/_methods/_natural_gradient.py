@@ -5,11 +5,12 @@ from jaxtyping import Array, Float
 from .._gram import AbstractGramSolver, AutoGram, Pinv
 from .._gram._base import as_float
 from .._metrics import Hessian, TangentMap
-from ._base import AbstractMethod, descent_step
-from ._step_rules import AbstractStepRule, LogGrid
+from ._base import AbstractMethod, clip_direction, search_step
+from ._descents import AbstractDescent, scaled_path, ScaledDescent
+from ._step_rules import AbstractStepRule, LogGrid, TrustRegion
 
 
-def _check_parts(who, gram, step):
+def _check_parts(who, gram, step, descent=None, clip=None):
     if not isinstance(gram, AbstractGramSolver):
         raise TypeError(
             f"{who}: `gram` must be an ngflow Gram solve (Cholesky, Pinv, QR, CG, "
@@ -17,9 +18,26 @@ def _check_parts(who, gram, step):
         )
     if not isinstance(step, AbstractStepRule):
         raise TypeError(
-            f"{who}: `step` must be a step rule (Constant, LogGrid, Backtracking), got "
-            f"{type(step).__name__}."
+            f"{who}: `step` must be a step rule (TrustRegion, LogGrid, Backtracking, "
+            f"Constant), got {type(step).__name__}."
         )
+    if descent is not None and not isinstance(descent, AbstractDescent):
+        raise TypeError(
+            f"{who}: `descent` must be ng.DampedDescent() or ng.ScaledDescent(), got "
+            f"{type(descent).__name__}."
+        )
+    if clip is not None and not (descent is None or isinstance(descent, ScaledDescent)):
+        raise ValueError(
+            f"{who}: `clip` shortens the components of one direction, so it needs "
+            f"descent=ng.ScaledDescent() (or no descent: `clip` then implies it), got "
+            f"{type(descent).__name__}()."
+        )
+
+
+def _descent_for(step, descent, clip):
+    if descent is not None:
+        return descent
+    return ScaledDescent() if clip is not None else step.default_descent()
 
 
 def residual_loss_and_gradient(value, gram):
@@ -33,75 +51,100 @@ def residual_loss_and_gradient(value, gram):
 
 
 def _natural_step(
-    problem, flat, theta, metric, gram, step_rule, clip, fallback=None, stall=0.0
+    problem,
+    flat,
+    theta,
+    metric,
+    gram,
+    step_rule,
+    clip,
+    state=None,
+    descent=None,
+    fallback=None,
+    stall=0.0,
 ):
+    """`(theta_next, state_next, info)` of one natural gradient step."""
     value = metric.linearise(problem, flat, theta)
     loss_and_gradient = residual_loss_and_gradient(value, gram)
+    descent = _descent_for(step_rule, descent, clip)
 
-    def direction(loss, gradient):
-        return gram.solve(value, gradient)
+    def query_with(solve):
+        def query(gradient):
+            path, stats, ok = descent.query(solve, value, gradient)
+            if clip is not None:
+                path = scaled_path(
+                    value, clip_direction(path.direction, clip), gradient
+                )
+            return path, stats, ok
 
-    fallback_fn = None
+        return query
+
+    fallback_query = None
     if fallback is not None:
         fallback.check(value)
-
-        def fallback_fn(loss, gradient):
-            return fallback.solve(value, gradient)
-
-    return descent_step(
+        fallback_query = query_with(fallback)
+    return search_step(
         problem,
         flat,
         theta,
-        direction,
+        query_with(gram),
         step_rule,
-        clip,
+        state,
         loss_and_gradient,
-        fallback_fn,
+        fallback_query,
         stall,
     )
 
 
 class NaturalGradient(AbstractMethod):
-    """Natural gradient descent: $\\theta^+ = \\theta - s\\,h$ with $M(\\theta)h = \\nabla_\\theta L$.
+    """Natural gradient descent: $\\theta^+ = \\theta - d$ with $d$ on the path of
+    $M(\\theta)h = \\nabla_\\theta L$.
 
     $M$ is the problem's metric: with [`ngflow.L2`][]/[`ngflow.H1`][] the step is the
     projection of the functional gradient on the tangent space (seed 000), with
     [`ngflow.GaussNewton`][] it is Gauss--Newton / energy natural gradient, with
     [`ngflow.Euclidean`][] gradient descent, with [`ngflow.Hessian`][] Newton.
 
+    **The default** searches the damping, not only the step length: one factorisation
+    per step gives the whole Levenberg--Marquardt curve
+    $h(\\lambda) = (M + \\lambda I)^{-1}\\nabla_\\theta L$ ([`ngflow.DampedDescent`][]) and
+    [`ngflow.TrustRegion`][] keeps the longest step on it whose decrease the quadratic
+    model still predicts: damped, gradient-like steps on plateaus, the undamped
+    minimum-norm step (every digit) once the model is exact. No cutoff or damping to
+    choose per problem. With a step-length rule ([`ngflow.LogGrid`][],
+    [`ngflow.Backtracking`][], [`ngflow.Constant`][]) the step is $s\\,h$ with $h$ the Gram
+    solve's direction, as in the papers ([`ngflow.ScaledDescent`][]).
+
     **Arguments:**
 
-    - `gram`: the Gram solve (default [`ngflow.AutoGram`][]`()`).
-    - `step`: the step rule (default [`ngflow.LogGrid`][]`()`).
-    - `clip`: if given, each component of $h$ is clipped to $[-c, c]$ (seed 000 uses 1000).
+    - `gram`: the Gram solve (default [`ngflow.AutoGram`][]`()`): the factorisation.
+    - `step`: the search (default [`ngflow.TrustRegion`][]`()`).
+    - `descent`: [`ngflow.DampedDescent`][]`()` or [`ngflow.ScaledDescent`][]`()`; default:
+        the search's own (`DampedDescent` for `TrustRegion`, `ScaledDescent` for the
+        step-length rules).
+    - `clip`: if given, each component of $h$ is clipped to $[-c, c]$ (seed 000 uses
+        1000, with a line search); it implies the scaled descent. A clipped direction
+        need not be a descent direction: a trust region then rejects its steps, where a
+        grid ([`ngflow.LogGrid`][]) still finds a lower loss along it.
     - `fallback`: a second Gram solve, used only at steps where the first one stalls:
-        if the step along $h$ lowers the loss by less than the fraction `stall` (or its
-        solve or search fails), the direction of `fallback` is searched too and the step
-        with the lower loss is taken. Records `fallback_used` per step. Meant for
-        a damped solve behind the minimum-norm one,
-        `NaturalGradient(Pinv(), fallback=Cholesky(1e-5))`: where the tanh features are
-        nearly collinear (1D PINNs) the minimum-norm direction has huge components
-        along near-null tangent vectors and only tiny steps lower the loss, so NGD
-        stalls; damped steps get it moving and the minimum-norm steps keep their
-        accuracy once they make progress again. Measured on the 1D
-        convection-diffusion PINN (`examples/convection_diffusion.py`, seeds 0-14, 400
-        steps, relative $L^2$ error): minimum-norm alone 0.37-1.3 (seeds 0-3),
-        `Cholesky(1e-5)` alone 4e-7-2.7e-5, `Pinv()` with this fallback 5e-9-1.1e-5 on
-        14 seeds but 1.07 on seed 14 (the greedy choice of the lower loss per step led
-        into a poor region that the damped solve alone avoided). On the ENGD Poisson
-        problem it took damped steps on plateaus and ended worse (4 of 10 seeds at
-        $\\le 3\\cdot10^{-7}$ after 200 steps instead of 9). So it is an option, not the default.
+        if the step lowers the loss by less than the fraction `stall` (or its solve or
+        search fails), the path of `fallback` is searched too and the step with the
+        lower loss is taken. Records `fallback_used` per step. Meant for a damped solve
+        behind the minimum-norm one with a step-length rule,
+        `NaturalGradient(Pinv(), LogGrid(), fallback=Cholesky(1e-5))`.
     - `stall`: the fraction of the loss a step must remove to count as progress
         (default 0.01; only used with `fallback`).
 
     ```python
-    sol = ng.solve(problem, ng.NaturalGradient(), steps=3)  # AutoGram: Pinv on this small E
-    damped = ng.NaturalGradient(ng.Pinv(), ng.LogGrid(), fallback=ng.Cholesky(1e-5))
+    sol = ng.solve(problem, ng.NaturalGradient(), steps=3)  # trust region on the LM curve
+    sol.stats["damping"], sol.stats["radius"], sol.stats["ratio"], sol.stats["accepted"]
+    paper = ng.NaturalGradient(ng.Pinv(), ng.LogGrid())  # minimum-norm h, best s·h of a grid
     ```
     """
 
     gram: AbstractGramSolver = AutoGram()
-    step_rule: AbstractStepRule = LogGrid()
+    step_rule: AbstractStepRule = TrustRegion()
+    descent: AbstractDescent | None = None
     clip: Float[Array, ""] | None = eqx.field(default=None, converter=as_float)
     fallback: AbstractGramSolver | None = None
     stall: Float[Array, ""] = eqx.field(default=0.01, converter=as_float)
@@ -109,17 +152,19 @@ class NaturalGradient(AbstractMethod):
     def __init__(
         self,
         gram: AbstractGramSolver = AutoGram(),
-        step: AbstractStepRule = LogGrid(),
+        step: AbstractStepRule = TrustRegion(),
         *,
+        descent: AbstractDescent | None = None,
         clip=None,
         fallback: AbstractGramSolver | None = None,
         stall=0.01,
     ):
-        _check_parts("NaturalGradient", gram, step)
+        _check_parts("NaturalGradient", gram, step, descent, clip)
         if fallback is not None:
             _check_parts("NaturalGradient (fallback)", fallback, step)
         self.gram = gram
         self.step_rule = step
+        self.descent = descent
         self.clip = clip
         self.fallback = fallback
         self.stall = stall
@@ -132,8 +177,11 @@ class NaturalGradient(AbstractMethod):
                 f"NaturalGradient: `stall` must be in [0, 1), got {self.stall}."
             )
 
+    def init(self, problem, flat, theta):
+        return self.step_rule.init(theta)
+
     def step(self, problem, flat, theta, state):
-        theta_next, info = _natural_step(
+        return _natural_step(
             problem,
             flat,
             theta,
@@ -141,10 +189,11 @@ class NaturalGradient(AbstractMethod):
             self.gram,
             self.step_rule,
             self.clip,
+            state,
+            self.descent,
             self.fallback,
             self.stall,
         )
-        return theta_next, state, info
 
 
 class Newton(AbstractMethod):
@@ -156,16 +205,22 @@ class Newton(AbstractMethod):
 
     - `gram`: a solve that accepts a matrix metric: [`ngflow.Pinv`][] (default; the
         Hessian may be indefinite or singular), [`ngflow.Cholesky`][] or [`ngflow.CG`][].
-    - `step`: the step rule (default [`ngflow.LogGrid`][]`()`).
+    - `step`: the step rule (default [`ngflow.LogGrid`][]`()`). With
+        [`ngflow.TrustRegion`][] the step is damped on the absolute eigenvalues,
+        $h(\\lambda) = \\sum_i a_i/(|\\mu_i| + \\lambda)\\,v_i$ (a descent direction even where the
+        Hessian is indefinite), and the ratio is that of the true quadratic model.
+    - `descent`: as for [`ngflow.NaturalGradient`][].
     - `clip`: optional per-component clip of $h$.
 
     ```python
     ng.Newton(ng.Pinv())  # h = (∇²L)⁺∇L whatever problem.metric is
+    ng.Newton(ng.Pinv(), ng.TrustRegion())  # damped on |eigenvalues|, trust region
     ```
     """
 
     gram: AbstractGramSolver = Pinv()
     step_rule: AbstractStepRule = LogGrid()
+    descent: AbstractDescent | None = None
     clip: Float[Array, ""] | None = eqx.field(default=None, converter=as_float)
 
     def __init__(
@@ -173,15 +228,27 @@ class Newton(AbstractMethod):
         gram: AbstractGramSolver = Pinv(),
         step: AbstractStepRule = LogGrid(),
         *,
+        descent: AbstractDescent | None = None,
         clip=None,
     ):
-        _check_parts("Newton", gram, step)
+        _check_parts("Newton", gram, step, descent, clip)
         self.gram = gram
         self.step_rule = step
+        self.descent = descent
         self.clip = clip
 
+    def init(self, problem, flat, theta):
+        return self.step_rule.init(theta)
+
     def step(self, problem, flat, theta, state):
-        theta_next, info = _natural_step(
-            problem, flat, theta, Hessian(), self.gram, self.step_rule, self.clip
+        return _natural_step(
+            problem,
+            flat,
+            theta,
+            Hessian(),
+            self.gram,
+            self.step_rule,
+            self.clip,
+            state,
+            self.descent,
         )
-        return theta_next, state, info

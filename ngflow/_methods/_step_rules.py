@@ -1,15 +1,21 @@
-"""Step-size rules, separate from directions (as optimistix's searches are from descents).
+"""Step-size rules (searches), separate from directions (as optimistix's searches are from descents).
 
 A rule receives the loss as a function of flat parameters, the current parameters
 $\\theta$, the direction $h$ (the step is $\\theta - s h$), the current loss and gradient, and
 returns the step size $s$, diagnostics, and a [`ngflow.RESULTS`][]: `successful`,
 `search_failed` (no step decreased the loss enough: a stall, not an error) or `nonfinite`
 (every candidate loss was NaN/Inf).
+
+Inside a method, a rule searches a *path* (see [`ngflow.AbstractDescent`][]): along a
+scaled direction $s\\,h$ it is called as above; the built-in rules also walk the
+Levenberg--Marquardt curve by the fraction $s$ of the undamped step's length, and
+[`ngflow.TrustRegion`][] picks a radius on either.
 """
 
 import abc
 
 import equinox as eqx
+import jax
 import jax.lax as lax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
@@ -17,6 +23,7 @@ from jaxtyping import Array, Float
 from .._gram._base import as_float
 from .._repr import settings_repr
 from .._results import RESULTS
+from ._descents import AbstractDescent, AbstractPath, ScaledDescent, ScaledPath
 
 
 class AbstractStepRule(eqx.Module):
@@ -38,6 +45,34 @@ class AbstractStepRule(eqx.Module):
     def __call__(self, loss_at, theta, direction, loss, gradient):
         """Return `(s, stats, result)`."""
 
+    def init(self, theta):
+        """The search's state before the first step (default: none; a trust region keeps
+        its radius)."""
+        del theta
+        return None
+
+    def default_descent(self) -> AbstractDescent:
+        """The descent a method uses with this rule unless given one: [`ngflow.ScaledDescent`][]."""
+        return ScaledDescent()
+
+    def along(self, loss_at, theta, path: AbstractPath, loss, gradient):
+        """`(s, stats, result)` for a path that is not a scaled direction: $s$ is the
+        fraction of the undamped step's length (`path.at_fraction(s)`). A rule that only
+        knows directions cannot do this."""
+        raise TypeError(
+            f"{type(self).__name__} searches along a direction only; use it with "
+            "descent=ng.ScaledDescent(), or implement `along` for the damped curve."
+        )
+
+    def search(self, loss_at, theta, path: AbstractPath, loss, gradient, state):
+        """`(displacement, s, stats, result, state)`: $\\theta^+ = \\theta -$
+        displacement."""
+        if isinstance(path, ScaledPath):
+            s, stats, result = self(loss_at, theta, path.direction, loss, gradient)
+        else:
+            s, stats, result = self.along(loss_at, theta, path, loss, gradient)
+        return path.at_fraction(s).displacement, s, stats, result, state
+
 
 class Constant(AbstractStepRule):
     """A fixed step size (learning rate) $s$.
@@ -54,6 +89,9 @@ class Constant(AbstractStepRule):
     lr: Float[Array, ""] = eqx.field(converter=as_float)
 
     def __call__(self, loss_at, theta, direction, loss, gradient):
+        return self.lr, {}, RESULTS.successful
+
+    def along(self, loss_at, theta, path, loss, gradient):
         return self.lr, {}, RESULTS.successful
 
 
@@ -89,7 +127,7 @@ class LogGrid(AbstractStepRule):
     num: int = eqx.field(default=31, static=True)
     smallest: Float[Array, ""] = eqx.field(default=0.5**30, converter=as_float)
     largest: Float[Array, ""] = eqx.field(default=1.0, converter=as_float)
-    early_exit: bool = eqx.field(default=True, static=True)
+    early_exit: bool | str = eqx.field(default=True, static=True)
 
     def __check_init__(self):
         if self.num < 1:
@@ -103,8 +141,16 @@ class LogGrid(AbstractStepRule):
         return self.largest * (self.smallest / self.largest) ** frac
 
     def __call__(self, loss_at, theta, direction, loss, gradient):
+        return self._walk(lambda s: loss_at(theta - s * direction), loss)
+
+    def along(self, loss_at, theta, path, loss, gradient):
+        return self._walk(
+            lambda s: loss_at(theta - path.at_fraction(s).displacement), loss
+        )
+
+    def _walk(self, loss_of, loss):
         grid = self.grid()
-        candidate = lambda s: _finite_or_inf(loss_at(theta - s * direction))
+        candidate = lambda s: _finite_or_inf(loss_of(s))
         if self.early_exit:
             best_loss, best, evals = _walk_down(candidate, grid, loss)
         else:
@@ -171,9 +217,26 @@ class Backtracking(AbstractStepRule):
 
     def __call__(self, loss_at, theta, direction, loss, gradient):
         slope = gradient @ direction
+        return self._backtrack(
+            lambda s: loss_at(theta - s * direction),
+            lambda s: self.armijo * s * slope,
+            loss,
+        )
+
+    def along(self, loss_at, theta, path, loss, gradient):
+        point = path.at_fraction
+        return self._backtrack(
+            lambda s: loss_at(theta - point(s).displacement),
+            lambda s: self.armijo * point(s).slope,
+            loss,
+        )
+
+    def _backtrack(self, loss_of, sufficient, loss):
+        """The Armijo test $L(s)\\le L - c\\,\\nabla L^\\top d(s)$, `sufficient(s)`
+        $= c\\,\\nabla L^\\top d(s)$ ($c\\,s\\nabla L^\\top h$ along a direction)."""
 
         def accepted(s, f):
-            return jnp.isfinite(f) & (f <= loss - self.armijo * s * slope)
+            return jnp.isfinite(f) & (f <= loss - sufficient(s))
 
         def cond(carry):
             k, s, f = carry
@@ -182,15 +245,223 @@ class Backtracking(AbstractStepRule):
         def body(carry):
             k, s, _ = carry
             s = s * self.factor
-            return k + 1, s, loss_at(theta - s * direction)
+            return k + 1, s, loss_of(s)
 
         s0 = self.initial
-        k, s, f = lax.while_loop(
-            cond, body, (jnp.array(0), s0, loss_at(theta - s0 * direction))
-        )
+        k, s, f = lax.while_loop(cond, body, (jnp.array(0), s0, loss_of(s0)))
         result = RESULTS.where(
             accepted(s, f),
             RESULTS.successful,
             RESULTS.where(jnp.isfinite(f), RESULTS.search_failed, RESULTS.nonfinite),
         )
         return s, {"search_steps": k}, result
+
+
+class TrustRegionState(eqx.Module):
+    """The radius $\\Delta$ a [`ngflow.TrustRegion`][] carries to the next step."""
+
+    radius: Float[Array, ""]
+
+
+def _ratio(actual, predicted):
+    """$\\rho$ = actual / predicted reduction ($-\\infty$ when the model predicts none)."""
+    good = predicted > 0
+    return jnp.where(good, actual / jnp.where(good, predicted, 1.0), -jnp.inf)
+
+
+class TrustRegion(AbstractStepRule):
+    """A trust region that keeps the longest step whose decrease the model still predicts.
+
+    Each step probes `num` radii $\\Delta_j$, geometric over
+    $[\\Delta_{\\max}/w^2, \\Delta_{\\max}]$ with $\\Delta_{\\max} = \\min(w\\Delta, \\|h(0)\\|)$
+    ($\\Delta$ the last radius, $w$ = `window`, $h(0)$ the undamped step: longer radii all
+    give it), takes the step $d_j$ of the descent at each radius (on the
+    Levenberg--Marquardt curve by default, [`ngflow.DampedDescent`][]: $\\lambda$ from
+    $\\|h(\\lambda)\\| = \\Delta_j$) and its ratio
+    $\\rho_j = (L(\\theta) - L(\\theta - d_j)) / (\\nabla L^\\top d_j - \\frac12 d_j^\\top M d_j)$ of
+    actual to predicted reduction. It keeps the largest radius with $\\rho_j\\ge$ `target`
+    next to the last one (see `early_exit`), else the smallest; the step is taken if its $\\rho > 0$ (the loss
+    decreased), else rejected ($\\theta$ unchanged). The next $\\Delta$ is the radius kept.
+
+    The low target is the point (measured in `../shared/DESIGN.md`, "Which point on the
+    curve", and in `benchmarks/suite.py`): it keeps steps long while the linear model
+    predicts a fair share of the decrease, so the iteration leaves plateaus quickly, and
+    lets $\\lambda$ fall to 0 (all of Gauss--Newton's digits) once the model is exact.
+    Choosing the probe of lowest loss instead (greedy) takes damped steps and then
+    converges linearly. The rule is that of DSGNAR (Webb, Jerad & Cartis 2026:
+    `target_rho = 0.075`, window 3, 24 probes).
+
+    Records `radius`, `damping` ($\\lambda$, NaN on a scaled direction), `ratio` ($\\rho$),
+    `accepted` and `search_evals`; the step size is $\\|d\\|/\\|h(0)\\|$ (0 if rejected).
+
+    **Arguments:**
+
+    - `target`: the ratio a kept radius must reach (default 0.075).
+    - `window`: $w > 1$ (default 3).
+    - `num`: the number of radii probed (default 24).
+    - `initial`: the first radius (default 1, in parameter units).
+    - `min_radius`, `max_radius`: bounds on the radius carried to the next step.
+    - `early_exit`: walk from the probe nearest the last radius, up while the ratio
+        reaches the target, else down to the first radius that does (default: a few loss
+        evaluations per step). With `False` every radius is probed and the rule is
+        DSGNAR's (the largest radius such that it and every smaller one pass).
+
+    ```python
+    ng.NaturalGradient(ng.Pinv(), ng.TrustRegion(target=0.075))  # = NaturalGradient()
+    ```
+    """
+
+    target: Float[Array, ""] = eqx.field(default=0.075, converter=as_float)
+    window: Float[Array, ""] = eqx.field(default=3.0, converter=as_float)
+    num: int = eqx.field(default=24, static=True)
+    initial: Float[Array, ""] = eqx.field(default=1.0, converter=as_float)
+    min_radius: Float[Array, ""] = eqx.field(default=1e-12, converter=as_float)
+    max_radius: Float[Array, ""] = eqx.field(default=1e12, converter=as_float)
+    early_exit: bool | str = eqx.field(default=True, static=True)
+
+    def __check_init__(self):
+        if self.num < 2:
+            raise ValueError("TrustRegion: `num` must be at least 2.")
+        for name in ("target", "window", "initial", "min_radius", "max_radius"):
+            value = getattr(self, name)
+            if isinstance(value, jax.core.Tracer):
+                return
+        if not 0.0 < float(self.target) < 1.0:
+            raise ValueError(
+                f"TrustRegion: `target` must be in (0, 1), got {float(self.target)}."
+            )
+        if not float(self.window) > 1.0:
+            raise ValueError(
+                f"TrustRegion: `window` must be > 1, got {float(self.window)}."
+            )
+        if (
+            not 0.0
+            < float(self.min_radius)
+            <= float(self.initial)
+            <= float(self.max_radius)
+        ):
+            raise ValueError(
+                "TrustRegion: need 0 < min_radius <= initial <= max_radius, got "
+                f"{float(self.min_radius)}, {float(self.initial)}, "
+                f"{float(self.max_radius)}."
+            )
+
+    def __call__(self, loss_at, theta, direction, loss, gradient):
+        raise TypeError(
+            "TrustRegion keeps its radius from step to step, so it is a search of "
+            "NaturalGradient, Newton and GradientDescent; the momentum methods search "
+            "along one direction with a stateless rule (LogGrid(), Backtracking(), "
+            "Constant(lr))."
+        )
+
+    def init(self, theta):
+        return TrustRegionState(jnp.asarray(self.initial, theta.dtype))
+
+    def default_descent(self):
+        from ._descents import DampedDescent
+
+        return DampedDescent()
+
+    def radii(self, radius, full) -> Float[Array, " num"]:
+        """The probed radii, ascending."""
+        top = jnp.minimum(radius * self.window, full)
+        frac = jnp.arange(self.num, dtype=top.dtype) / (self.num - 1)
+        return top * self.window ** (2.0 * (frac - 1.0))
+
+    def search(self, loss_at, theta, path, loss, gradient, state):
+        centre = jnp.clip(state.radius, self.min_radius, self.max_radius)
+        radii = self.radii(centre, path.full_norm)
+
+        def probe(radius):
+            point = path.at_radius(radius)
+            f = _finite_or_inf(loss_at(theta - point.displacement))
+            return point, f, _ratio(loss - f, point.predicted)
+
+        if self.early_exit == "down":
+            chosen, point, f, rho, evals = self._walk_down(probe, radii)
+        elif self.early_exit:
+            top = radii[-1]
+            where = 1.0 + jnp.log(centre / top) / (2.0 * jnp.log(self.window))
+            start = jnp.clip(jnp.round((self.num - 1) * where), 0, self.num - 1)
+            chosen, point, f, rho, evals = self._walk(probe, radii, start.astype(int))
+        else:
+            points = jax.vmap(path.at_radius)(radii)
+            fs = lax.map(
+                lambda d: _finite_or_inf(loss_at(theta - d)), points.displacement
+            )
+            rhos = _ratio(loss - fs, points.predicted)
+            passing = jnp.cumprod(rhos >= self.target)  # this and every smaller radius
+            chosen = jnp.maximum(jnp.sum(passing) - 1, 0)
+            point = jax.tree.map(lambda x: x[chosen], points)
+            f, rho, evals = fs[chosen], rhos[chosen], jnp.array(self.num)
+        accepted = (rho > 0) & (f < loss)
+        displacement = jnp.where(accepted, point.displacement, 0.0)
+        size = jnp.where(accepted, point.fraction, 0.0)
+        radius = jnp.clip(radii[chosen], self.min_radius, self.max_radius)
+        stats = {
+            "radius": radii[chosen],
+            "damping": point.damping,
+            "ratio": rho,
+            "accepted": accepted,
+            "search_evals": evals,
+            "search_loss": jnp.where(accepted, f, loss),
+        }
+        return displacement, size, stats, RESULTS.successful, TrustRegionState(radius)
+
+    def _walk_down(self, probe, radii):
+        first = jax.eval_shape(probe, radii[0])
+        init = (
+            jnp.array(self.num - 1),
+            jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), first),
+            jnp.array(False),
+            jnp.array(0),
+        )
+
+        def cond(carry):
+            k, _, done, _ = carry
+            return (k >= 0) & ~done
+
+        def body(carry):
+            k, _, _, evals = carry
+            out = probe(radii[k])
+            done = out[2] >= self.target
+            return jnp.where(done, k, k - 1), out, done, evals + 1
+
+        k, (point, f, rho), _, evals = lax.while_loop(cond, body, init)
+        return jnp.maximum(k, 0), point, f, rho, evals
+
+    def _walk(self, probe, radii, start):
+        """The largest radius whose ratio reaches the target, found by walking from the
+        probe nearest the last radius: up while the ratio holds, else down to the first
+        that reaches it (or the smallest). Returns `(index, point, loss, ratio,
+        evaluations)`."""
+        first = probe(radii[start])
+        up = first[2] >= self.target
+        init = (
+            jnp.where(up, start + 1, start - 1),  # next index to probe
+            start,  # the best (or, going down, the last) index probed
+            first,
+            up,  # whether `best` reached the target
+            jnp.array(False),  # done
+            jnp.array(1),
+        )
+
+        def cond(carry):
+            k, _, _, _, done, _ = carry
+            return (k >= 0) & (k < self.num) & ~done
+
+        def body(carry):
+            k, best, out, found, _, evals = carry
+            new = probe(radii[k])
+            ok = new[2] >= self.target
+            # Going up: keep every radius that passes, stop at the first that fails.
+            # Going down: keep the last probed, stop at the first that passes.
+            keep = ok | ~up
+            best = jnp.where(keep, k, best)
+            out = jax.tree.map(lambda a, b: jnp.where(keep, b, a), out, new)
+            done = jnp.where(up, ~ok, ok)
+            step = jnp.where(up, 1, -1)
+            return k + step, best, out, found | ok, done, evals + 1
+
+        _, best, (point, f, rho), _, _, evals = lax.while_loop(cond, body, init)
+        return best, point, f, rho, evals
