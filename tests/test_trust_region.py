@@ -314,3 +314,18 @@ def test_damped_path_points_agree_with_the_curve():
     np.testing.assert_allclose(
         np.asarray(q.displacement), np.asarray(curve.direction(0.0))
     )
+
+
+def test_auto_gram_gives_the_curve_only_below_its_limit():
+    """Past `curve_limit` AutoGram gives no curve (an eigendecomposition of a large K or
+    G costs 10-15 Cholesky factorisations), so the damped descent takes the chosen
+    solve's direction, scaled, and records no damping."""
+    e, r = _system(0, (20, 8))
+    curve, _ = ng.gram_curve(ng.AutoGram(), e, e.T @ r, residual=r)
+    assert int(curve.rank) == 8
+    with pytest.raises(TypeError, match="no Levenberg"):
+        ng.gram_curve(ng.AutoGram(curve_limit=5), e, e.T @ r, residual=r)
+    method = ng.NaturalGradient(ng.AutoGram(curve_limit=5))
+    sol = ng.solve(mlp_problem(), method, steps=5)
+    assert np.all(np.isnan(np.asarray(sol.stats["damping"])))
+    assert np.all(np.diff(np.asarray(sol.losses)) <= 0)

@@ -1,5 +1,4 @@
 import equinox as eqx
-import jax
 from jaxtyping import Array, Float
 
 from .._gram import AbstractGramSolver, AutoGram, Pinv
@@ -60,40 +59,19 @@ def _natural_step(
     clip,
     state=None,
     descent=None,
-    fallback=None,
-    stall=0.0,
 ):
     """`(theta_next, state_next, info)` of one natural gradient step."""
     value = metric.linearise(problem, flat, theta)
     loss_and_gradient = residual_loss_and_gradient(value, gram)
     descent = _descent_for(step_rule, descent, clip)
 
-    def query_with(solve):
-        def query(gradient):
-            path, stats, ok = descent.query(solve, value, gradient)
-            if clip is not None:
-                path = scaled_path(
-                    value, clip_direction(path.direction, clip), gradient
-                )
-            return path, stats, ok
+    def query(gradient):
+        path, stats, ok = descent.query(gram, value, gradient)
+        if clip is not None:
+            path = scaled_path(value, clip_direction(path.direction, clip), gradient)
+        return path, stats, ok
 
-        return query
-
-    fallback_query = None
-    if fallback is not None:
-        fallback.check(value)
-        fallback_query = query_with(fallback)
-    return search_step(
-        problem,
-        flat,
-        theta,
-        query_with(gram),
-        step_rule,
-        state,
-        loss_and_gradient,
-        fallback_query,
-        stall,
-    )
+    return search_step(problem, flat, theta, query, step_rule, state, loss_and_gradient)
 
 
 class NaturalGradient(AbstractMethod):
@@ -126,14 +104,6 @@ class NaturalGradient(AbstractMethod):
         1000, with a line search); it implies the scaled descent. A clipped direction
         need not be a descent direction: a trust region then rejects its steps, where a
         grid ([`ngflow.LogGrid`][]) still finds a lower loss along it.
-    - `fallback`: a second Gram solve, used only at steps where the first one stalls:
-        if the step lowers the loss by less than the fraction `stall` (or its solve or
-        search fails), the path of `fallback` is searched too and the step with the
-        lower loss is taken. Records `fallback_used` per step. Meant for a damped solve
-        behind the minimum-norm one with a step-length rule,
-        `NaturalGradient(Pinv(), LogGrid(), fallback=Cholesky(1e-5))`.
-    - `stall`: the fraction of the loss a step must remove to count as progress
-        (default 0.01; only used with `fallback`).
 
     ```python
     sol = ng.solve(problem, ng.NaturalGradient(), steps=3)  # trust region on the LM curve
@@ -146,8 +116,6 @@ class NaturalGradient(AbstractMethod):
     step_rule: AbstractStepRule = TrustRegion()
     descent: AbstractDescent | None = None
     clip: Float[Array, ""] | None = eqx.field(default=None, converter=as_float)
-    fallback: AbstractGramSolver | None = None
-    stall: Float[Array, ""] = eqx.field(default=0.01, converter=as_float)
 
     def __init__(
         self,
@@ -156,26 +124,12 @@ class NaturalGradient(AbstractMethod):
         *,
         descent: AbstractDescent | None = None,
         clip=None,
-        fallback: AbstractGramSolver | None = None,
-        stall=0.01,
     ):
         _check_parts("NaturalGradient", gram, step, descent, clip)
-        if fallback is not None:
-            _check_parts("NaturalGradient (fallback)", fallback, step)
         self.gram = gram
         self.step_rule = step
         self.descent = descent
         self.clip = clip
-        self.fallback = fallback
-        self.stall = stall
-
-    def __check_init__(self):
-        if isinstance(self.stall, jax.core.Tracer):
-            return
-        if not 0.0 <= float(self.stall) < 1.0:
-            raise ValueError(
-                f"NaturalGradient: `stall` must be in [0, 1), got {self.stall}."
-            )
 
     def init(self, problem, flat, theta):
         return self.step_rule.init(theta)
@@ -191,8 +145,6 @@ class NaturalGradient(AbstractMethod):
             self.clip,
             state,
             self.descent,
-            self.fallback,
-            self.stall,
         )
 
 

@@ -127,7 +127,7 @@ class LogGrid(AbstractStepRule):
     num: int = eqx.field(default=31, static=True)
     smallest: Float[Array, ""] = eqx.field(default=0.5**30, converter=as_float)
     largest: Float[Array, ""] = eqx.field(default=1.0, converter=as_float)
-    early_exit: bool | str = eqx.field(default=True, static=True)
+    early_exit: bool = eqx.field(default=True, static=True)
 
     def __check_init__(self):
         if self.num < 1:
@@ -317,7 +317,7 @@ class TrustRegion(AbstractStepRule):
     initial: Float[Array, ""] = eqx.field(default=1.0, converter=as_float)
     min_radius: Float[Array, ""] = eqx.field(default=1e-12, converter=as_float)
     max_radius: Float[Array, ""] = eqx.field(default=1e12, converter=as_float)
-    early_exit: bool | str = eqx.field(default=True, static=True)
+    early_exit: bool = eqx.field(default=True, static=True)
 
     def __check_init__(self):
         if self.num < 2:
@@ -377,9 +377,7 @@ class TrustRegion(AbstractStepRule):
             f = _finite_or_inf(loss_at(theta - point.displacement))
             return point, f, _ratio(loss - f, point.predicted)
 
-        if self.early_exit == "down":
-            chosen, point, f, rho, evals = self._walk_down(probe, radii)
-        elif self.early_exit:
+        if self.early_exit:
             top = radii[-1]
             where = 1.0 + jnp.log(centre / top) / (2.0 * jnp.log(self.window))
             start = jnp.clip(jnp.round((self.num - 1) * where), 0, self.num - 1)
@@ -407,28 +405,6 @@ class TrustRegion(AbstractStepRule):
             "search_loss": jnp.where(accepted, f, loss),
         }
         return displacement, size, stats, RESULTS.successful, TrustRegionState(radius)
-
-    def _walk_down(self, probe, radii):
-        first = jax.eval_shape(probe, radii[0])
-        init = (
-            jnp.array(self.num - 1),
-            jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), first),
-            jnp.array(False),
-            jnp.array(0),
-        )
-
-        def cond(carry):
-            k, _, done, _ = carry
-            return (k >= 0) & ~done
-
-        def body(carry):
-            k, _, _, evals = carry
-            out = probe(radii[k])
-            done = out[2] >= self.target
-            return jnp.where(done, k, k - 1), out, done, evals + 1
-
-        k, (point, f, rho), _, evals = lax.while_loop(cond, body, init)
-        return jnp.maximum(k, 0), point, f, rho, evals
 
     def _walk(self, probe, radii, start):
         """The largest radius whose ratio reaches the target, found by walking from the

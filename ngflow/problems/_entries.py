@@ -190,7 +190,11 @@ def poisson2d(*, seed: int = 0, quick: bool = False, n: int | None = None) -> Be
 
 
 def poisson2d_seed000(
-    *, seed: int = 0, quick: bool = False, n: int | None = None
+    *,
+    seed: int = 0,
+    quick: bool = False,
+    n: int | None = None,
+    width: int | None = None,
 ) -> Benchmark:
     """Seed 000's Poisson problem (§2.2), as examples/poisson2d.py and
     paper_figures/poisson_oga.py.
@@ -210,16 +214,20 @@ def poisson2d_seed000(
 
     - `seed`: the initialisation seed.
     - `quick`: the small version.
-    - `n`: override the interior grid side.
+    - `n`: override the interior grid side ($n\\times n$ points, $4(n+1)$ boundary).
+    - `width`: override the hidden width $w$, model [2, $w$, $w$, 1]
+        ($p = w^2 + 5w + 1$; benchmarks/scaling.py takes 30, 98, 315).
 
     ```python
     b = ng.problems.poisson2d_seed000(quick=True)
     assert b.points.shape == (10_000, 2)
+    assert ng.problems.poisson2d_seed000(n=30, width=30).num_parameters == 1051
     ```
     """
     check_seed(seed, quick, "poisson2d_seed000")
     n = pick(n, quick, (14, 28))
-    problem, grid = _poisson_square(mlp(2, "scalar", 20, 2, seed), n, 100.0)
+    width = pick(width, quick, (20, 20))
+    problem, grid = _poisson_square(mlp(2, "scalar", width, 2, seed), n, 100.0)
     return benchmark(
         name="poisson2d_seed000",
         source="seed 000 §2.2 (E-NGD on Poisson); examples/poisson2d.py",
