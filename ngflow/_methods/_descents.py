@@ -16,7 +16,6 @@ trust region compares with the actual decrease.
 """
 
 import abc
-from typing import ClassVar
 
 import equinox as eqx
 import jax.numpy as jnp
@@ -117,8 +116,6 @@ class AbstractDescent(eqx.Module):
     """
 
     __repr__ = settings_repr
-
-    needs_curve: ClassVar[bool] = False
 
     @abc.abstractmethod
     def query(
