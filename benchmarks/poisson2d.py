@@ -6,15 +6,21 @@ sin(πy); MLP [2, 32, 1] tanh, weights and biases N(0, 1)·0.1; 28×28 interior 
 (spacing 1/29, boundary excluded) and 116 boundary points (corners once); loss =
 mean interior residual² + 4·mean boundary value²; float64. Everything about the problem
 (initialisation, points, loss, error on the 100×100 grid) is `benchmarks/peers/problem.py`;
-the peer runners are `benchmarks/peers/*.py`. See benchmarks/README.md.
+the peer runners are `benchmarks/peers/*.py`. The ngflow rows solve the catalogue's
+`ng.problems.poisson2d(seed=seed).problem`, the same problem: each run checks that its
+parameters are `init_params(seed)`, its points the peers' and its loss theirs (1e-12).
+See benchmarks/README.md.
 
     python benchmarks/poisson2d.py [--seeds 20] [--iters 200] [--out runs.jsonl]
     python benchmarks/poisson2d.py --quick          # 2 seeds, 50 iterations, fewer peers
     python benchmarks/poisson2d.py --methods ngflow-default reference --seeds 0 1 2
-    python benchmarks/poisson2d.py --breakdown      # + per-piece cost of the default step
+    python benchmarks/poisson2d.py --breakdown      # + per-piece cost of the old default step
 
 Rows: ngflow E-NGD with the reference's algorithm (a custom Gram solve `lstsq(G, ∇L)` and
-the exhaustive log grid), with its defaults, with `Cholesky()` and with `Pinv(rcond=3e-8)`;
+the exhaustive log grid), with its default `NaturalGradient()` (the SVD of E gives the
+Levenberg-Marquardt curve, `TrustRegion()` picks the step on it), with the old default
+`NaturalGradient(AutoGram(), LogGrid())`, and with `Cholesky()` and `Pinv(rcond=3e-8)`
+(both with `LogGrid()`);
 the peers (reference ENGD in plain JAX, randngd NGDFull with Levenberg-Marquardt and with
 default damping, jinns vanilla_ngd, optimistix LevenbergMarquardt); optax Adam and
 L-BFGS given the same wall-clock budget (the median wall time of the default ngflow row
@@ -108,17 +114,26 @@ NGFLOW = {
     "ngflow-default": (
         "ngflow NaturalGradient()",
         lambda: ng.NaturalGradient(),
-        "NaturalGradient() = NaturalGradient(AutoGram() -> Pinv(rcond=1e-7) on E, "
-        "LogGrid() 0.5**k k=0..30 early_exit=True)",
+        "NaturalGradient() = NaturalGradient(AutoGram(), TrustRegion()): AutoGram's "
+        "SVD of E gives the Levenberg-Marquardt curve h(lambda) = (G + lambda I)^-1 "
+        "grad L (DampedDescent); TrustRegion(target=0.075, window=3, num=24, "
+        "early_exit=True) keeps the longest step on it whose actual/predicted "
+        "decrease is >= 0.075, radius carried between steps",
+    ),
+    "ngflow-old-default": (
+        "ngflow old default (LogGrid)",
+        lambda: ng.NaturalGradient(ng.AutoGram(), ng.LogGrid()),
+        "NaturalGradient(AutoGram(), LogGrid()), the default before TrustRegion: "
+        "AutoGram() -> Pinv(rcond=1e-7) on E, LogGrid() 0.5**k k=0..30 early_exit=True",
     ),
     "ngflow-cholesky": (
         "ngflow NG(Cholesky())",
-        lambda: ng.NaturalGradient(ng.Cholesky()),
+        lambda: ng.NaturalGradient(ng.Cholesky(), ng.LogGrid()),
         "NaturalGradient(Cholesky(damping=1e-10 relative), LogGrid())",
     ),
     "ngflow-pinv3e-8": (
         "ngflow NG(Pinv(rcond=3e-8))",
-        lambda: ng.NaturalGradient(ng.Pinv(rcond=3e-8)),
+        lambda: ng.NaturalGradient(ng.Pinv(rcond=3e-8), ng.LogGrid()),
         "NaturalGradient(Pinv(rcond=3e-8), LogGrid())",
     ),
     # Not run by default: the reference solve with ngflow's default grid 0.5**k on
@@ -133,37 +148,35 @@ NGFLOW = {
 }
 
 
-def ngflow_model(seed: int):
-    """`eqx.nn.MLP(2, "scalar", 32, 1, tanh)` with its leaves set from init_params(seed)."""
-    model = eqx.nn.MLP(
-        2, "scalar", P.WIDTH, 1, activation=jnp.tanh, key=jax.random.key(0)
-    )
-    params, static = eqx.partition(model, eqx.is_inexact_array)
-    flat, unravel = ravel_pytree(params)  # leaves W1 (32,2), b1, W2 (1,32), b2 (1,)
-    assert flat.shape == (P.NUM_PARAMS,), flat.shape
-    return eqx.combine(unravel(P.init_params(seed)), static)
-
-
-# Module-level residual functions: they are static parts of the problem, so a new lambda
-# per seed would make `ng.solve` compile again for every seed.
-def interior_residual(u, x):
-    return ng.laplacian(u, x) + P.f(x)
-
-
-def boundary_residual(u, x):
-    return u(x)
-
-
 def ngflow_problem(seed: int) -> ng.Problem:
-    interior = ng.Residual(interior_residual, P.X_INT)
-    boundary = ng.Residual(boundary_residual, P.X_BDRY, weight=P.BOUNDARY_WEIGHT)
-    return ng.Problem(ngflow_model(seed), interior + boundary, ng.Energy())
+    """The catalogue's ENGD problem: [2, 32, 1] tanh from `init_params(seed)`,
+    `Residual(Δu + f)` on `interior_grid(28)` + `Residual(u, weight=4)` on
+    `boundary_grid(29)`, `ng.Energy()` (checked against the peers by
+    `check_ngflow_setup`)."""
+    return ng.problems.poisson2d(seed=seed).problem
 
 
 def check_ngflow_setup(seed: int) -> dict:
-    """The ngflow network and loss equal problem.u / problem.loss at init_params(seed)."""
+    """The ngflow problem is the peers': its parameter vector is init_params(seed), its
+    points are X_INT / X_BDRY (as sets, up to rounding) with boundary weight 4, and its
+    network and loss equal problem.u / problem.loss there."""
     prob = ngflow_problem(seed)
     theta = P.init_params(seed)
+    flat, _ = ravel_pytree(eqx.filter(prob.model, eqx.is_inexact_array))
+    interior, boundary = prob.loss.losses
+    same = (
+        flat.shape == theta.shape
+        and bool(jnp.all(flat == theta))
+        and _same_points(interior.points, P.X_INT)
+        and _same_points(boundary.points, P.X_BDRY)
+        and float(interior.weight) == 1.0
+        and float(boundary.weight) == P.BOUNDARY_WEIGHT
+    )
+    if not same:
+        raise AssertionError(
+            "ng.problems.poisson2d differs from benchmarks/peers/problem.py in its "
+            "parameters, points or weights"
+        )
     x = P.X_EVAL[::97]
     du = float(
         jnp.max(jnp.abs(jax.vmap(prob.model)(x) - jax.vmap(lambda z: P.u(theta, z))(x)))
@@ -227,8 +240,9 @@ def run_ngflow(key: str, seed: int, iters: int, record_at) -> dict:
     stats = {k: np.asarray(v)[:last] for k, v in sol.stats.items()}
     settings = dict(
         method=description,
-        problem="ng.Problem(eqx.nn.MLP(2,'scalar',32,1,tanh) from init_params(seed), "
-        "ng.Residual(lap u + f, X_int) + ng.Residual(u, X_bdry, weight=4), ng.Energy())",
+        problem="ng.problems.poisson2d(seed=seed).problem: eqx.nn.MLP(2,'scalar',32,1,"
+        "tanh) from init_params(seed), ng.Residual(lap u + f, interior_grid(28)) + "
+        "ng.Residual(u, boundary_grid(29), weight=4), ng.Energy()",
         timing="Solution.wall_time / iters of ng.solve(steps=iters, save_params=True) "
         "after a compiling call of the same structure; errors from Solution.params after",
         iters=iters,
@@ -371,7 +385,8 @@ def print_table(aggs, record_at, n_seeds):
 
 
 def breakdown(seed: int, iters: int, repeats: int = 30) -> dict:
-    """Cost of the pieces of one default ngflow step at a few iterates of the default run:
+    """Cost of the pieces of one step of the old default, `NaturalGradient(AutoGram(),
+    LogGrid())`, at a few iterates of its run:
     tangent map E and residual (per-point vjp), ∇L = Eᵀr, the Gram solve (AutoGram ->
     Pinv on E: Householder QR of the 900 x 129 E, then an SVD of its R), one loss
     evaluation, all 31 losses of the grid in one call (the line search is taken as
@@ -380,7 +395,7 @@ def breakdown(seed: int, iters: int, repeats: int = 30) -> dict:
     (median of `repeats` calls; every call pays some dispatch overhead, so the pieces add
     up to a little more than the step)."""
     prob = ngflow_problem(seed)
-    method = ng.NaturalGradient()
+    method = ng.NaturalGradient(ng.AutoGram(), ng.LogGrid())  # the old default
     for _ in range(2):  # the first call may compile
         sol = ng.solve(
             prob, method, steps=iters, save_params=True, throw=False, progress=False
@@ -469,7 +484,7 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true",
                     help="2 seeds, 50 iterations, fewer peers (a few minutes)")  # fmt: skip
     ap.add_argument("--breakdown", action="store_true",
-                    help="also time the pieces of the default ngflow step (seed = first seed)")  # fmt: skip
+                    help="also time the pieces of the old default ngflow step, AutoGram + LogGrid (seed = first seed)")  # fmt: skip
     ap.add_argument(
         "--out", default=None, help="write one JSON line per method x seed here"
     )
@@ -504,11 +519,10 @@ def main(argv=None):
     print(f"# jax {v['jax']}, ngflow {v['ngflow']}, randngd {v['randngd']}, jinns {v['jinns']}, "
           f"optax {v['optax']}, optimistix {v['optimistix']}; {mc['cpu_model']}, "
           f"{mc['cpu_count']} CPUs, {mc['platform']}, OPENBLAS_NUM_THREADS={mc['openblas_num_threads']}")  # fmt: skip
-    same = _same_points(
-        ng.Box([0, 0], [1, 1]).interior_grid(28), P.X_INT
-    ) and _same_points(ng.Box([0, 0], [1, 1]).boundary_grid(29), P.X_BDRY)
-    print(f"# points: problem.X_INT (784) and X_BDRY (116); the same sets as "
-          f"ng.Box([0,0],[1,1]).interior_grid(28) / boundary_grid(29): {same}")  # fmt: skip
+    setup = check_ngflow_setup(seeds[0])  # raises if the problems differ
+    print(f"# ngflow rows: ng.problems.poisson2d(seed).problem; seed {seeds[0]}: parameters "
+          f"= init_params, points = problem.X_INT (784) / X_BDRY (116) as sets, weight 4, "
+          f"loss rel. diff {setup['loss0_rel_diff']:.1e}")  # fmt: skip
     for m, why in skipped.items():
         print(f"# skipped {m}: {why}")
     loads = [os.getloadavg()]
@@ -591,7 +605,7 @@ def main(argv=None):
     bd = None
     if args.breakdown:
         bd = breakdown(seeds[0], iters)
-        print(f"\n# per-iteration cost of ngflow NaturalGradient(), seed {bd['seed']}: "
+        print(f"\n# per-iteration cost of ngflow NaturalGradient(AutoGram(), LogGrid()), seed {bd['seed']}: "
               f"{bd['ms_per_iter_solve']:.2f} ms/iter inside ng.solve; mean line-search loss "
               f"evaluations {bd['search_evals_mean']:.2f}, median rank of E {bd['rank_median']:g}")  # fmt: skip
         print(f"{'iterate':>7} {'E, r ms':>8} {'Eᵀr ms':>7} {'solve ms':>8} {'(QR(E)':>7} "

@@ -1,17 +1,20 @@
 """Energy natural gradient (E-NGD) for the 2D Poisson equation (seed 000 §2.2).
 
 Solves −Δu = 2π² sin(πx) sin(πy) on [0, 1]², u = 0 on the boundary (exact solution
-u* = sin(πx) sin(πy)) with a [2, 20, 20, 1] tanh PINN and the default natural gradient
-(minimum-norm least squares on the tangent map, log-grid line search). As in seed 000:
-boundary weight 100, 28×28 interior and 116 boundary points. The smaller [2, 32, 1] net
-is 10× cheaper per step but less reliable: on 10 seeds 9 reached 6e-7 in 200 steps and
-one stopped at 1e-5.
+u* = sin(πx) sin(πy)) with a [2, 20, 20, 1] tanh PINN: the catalogue's
+`ng.problems.poisson2d_seed000` (loss mean (Δu + f)² on the 28×28 interior grid + 100 ×
+mean u² on the 116 boundary points, energy metric). The method is the default natural
+gradient: a trust region on the Levenberg–Marquardt curve of one SVD per step (the
+former default, minimum-norm with a step-length grid, ended at 1.2e-7 to 4.5e-7 after
+100 steps on seeds 0-24).
 
-Measured (seeds 0-24, 100 steps): relative L² errors on a 100×100 grid between 1.2e-7
-and 4.5e-7; the slowest left its plateau after ~75 steps. Claim: error ≤ 1e-6 after 100
-steps; `--quick` (14×14 interior, 60 boundary points, 60 steps; seeds 0-9 ended at
-≤ 1.5e-6): ≤ 1e-5. Exits non-zero if the claim fails.
-Wall time (shared 2-core CPU, incl. compiling): `--quick` 13 s, full 21 s.
+Measured (seeds 0-4, 120 steps): relative L² errors on a 100×100 grid between 2.3e-10
+and 4.5e-10; the slowest seed reached 1e-8 at step 76. Claim: error ≤ 1.5e-9 after 120
+steps; `--quick` (14×14 interior, 60 boundary points, 120 steps; seeds 0-4 ended at
+2.2e-9 to 2.9e-9, the slowest reaching 1e-8 at step 88): ≤ 1e-8. Exits non-zero if the
+claim fails.
+Wall time (shared 2-core CPU, incl. compiling): `--quick` 7 s, full 11 s
+(the solve 4 s and 8 s).
 
     python examples/poisson2d.py [--quick] [--seed S]
 """
@@ -24,48 +27,25 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse  # noqa: E402
 
-import equinox as eqx  # noqa: E402
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
-
 import ngflow as ng  # noqa: E402
-
-
-def f(x):
-    return 2 * jnp.pi**2 * jnp.sin(jnp.pi * x[0]) * jnp.sin(jnp.pi * x[1])
-
-
-def u_star(x):
-    return jnp.sin(jnp.pi * x[0]) * jnp.sin(jnp.pi * x[1])
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--quick", action="store_true", help="smaller grids, fewer steps"
+        "--quick", action="store_true", help="smaller grids (14x14 interior)"
     )
     parser.add_argument("--seed", type=int, default=0, help="initialisation seed")
     args = parser.parse_args()
-    n, steps, tol = (14, 60, 1e-5) if args.quick else (28, 100, 1e-6)
+    steps, tol = (120, 1e-8) if args.quick else (120, 1.5e-9)
 
-    square = ng.Box([0, 0], [1, 1])
-    interior = ng.Residual(
-        lambda u, x: ng.laplacian(u, x) + f(x), square.interior_grid(n)
-    )
-    boundary = ng.Residual(lambda u, x: u(x), square.boundary_grid(n + 1), weight=100.0)
-    model = eqx.nn.MLP(
-        2, "scalar", 20, 2, activation=jnp.tanh, key=jax.random.key(args.seed)
-    )
-    problem = ng.Problem(model, interior + boundary, ng.Energy())
-    error = ng.RelativeL2Error(u_star, square.grid(100))
-    sol = ng.solve(
-        problem, ng.NaturalGradient(), steps=steps, monitors={"error": error}
-    )
+    # −Δu = f on (0, 1)², u = 0 on ∂Ω: loss mean (Δu + f)² + 100 mean u², ng.Energy()
+    b = ng.problems.poisson2d_seed000(seed=args.seed, quick=args.quick)
+    sol = b.solve(ng.NaturalGradient(), steps=steps)
 
     err, err0 = float(sol.monitors["error"][-1]), float(sol.monitors["error"][0])
-    print(
-        f"{n}x{n} interior + {4 * (n + 1)} boundary points, {steps} steps, seed {args.seed}"
-    )
+    print(f"{b.num_residuals} points, {b.num_parameters} parameters, {steps} steps, "
+          f"seed {args.seed}")  # fmt: skip
     print(f"relative L2 error {err:.3e}  (initial {err0:.3e})")
     print(f"final loss {float(sol.final_loss):.3e}, wall time {sol.wall_time:.1f} s")
     if not err <= tol:
