@@ -136,14 +136,17 @@ def run_adam(b, budget_s, lr=1e-3, chunk=100, max_steps=500_000):
     theta = flat.theta0
     state = optax.adam(lr).init(theta)
     lr = jnp.asarray(lr)
+    start = lambda k: jnp.asarray(
+        k
+    )  # an array: a Python int would be static (recompiles)
     jax.block_until_ready(
-        _adam_chunk(b.problem, flat, theta, state, 0, b.key, lr, chunk)
+        _adam_chunk(b.problem, flat, theta, state, start(0), b.key, lr, chunk)
     )
     thetas, steps, spent, k = [theta], [0], 0.0, 0
     while spent < budget_s and k < max_steps:
         t0 = time.perf_counter()
         theta, state, _ = jax.block_until_ready(
-            _adam_chunk(b.problem, flat, theta, state, k, b.key, lr, chunk)
+            _adam_chunk(b.problem, flat, theta, state, start(k), b.key, lr, chunk)
         )
         spent += time.perf_counter() - t0
         k += chunk
