@@ -273,7 +273,27 @@ def main(argv=None):
     parser.add_argument(
         "--steps", type=int, default=None, help="override every problem's step budget"
     )
+    parser.add_argument(
+        "--table",
+        nargs="+",
+        default=None,
+        metavar="FILE",
+        help="print the table of the summaries in these JSON-lines files and exit",
+    )
     args = parser.parse_args(argv)
+    if args.table:
+        rows = {}
+        for path in args.table:
+            with open(path) as f:
+                for line in f:
+                    r = json.loads(line)
+                    if r.get("kind") == "summary":  # the last run of a row wins
+                        rows[(r["problem"], r["method"])] = r
+        order = {m: i for i, m in enumerate(METHODS)}
+        problems_order = {p: i for i, p in enumerate(ng.problems.CATALOGUE)}
+        keys = sorted(rows, key=lambda k: (problems_order.get(k[0], 99), order[k[1]]))
+        print_table([rows[k] for k in keys])
+        return
     problems = args.problems or list(ng.problems.CATALOGUE)
     unknown = [m for m in args.methods if m not in METHODS]
     if unknown:
@@ -308,16 +328,20 @@ def main(argv=None):
             if key == "jinns" and not _jinns_available(name):
                 print(f"  {name} jinns: skipped ({_jinns_available(name, why=True)})")
                 continue
-            for b in bs:
-                if key == "jinns":
-                    run = _run_jinns(b)
-                elif key == "adam":
-                    if budget is None:
-                        budget = _default_budget(bs, args.methods, summaries, name)
-                    run = run_adam(b, budget)
-                else:
-                    run = run_ngflow(b, make())
-                runs.append(run)
+            try:
+                for b in bs:
+                    if key == "jinns":
+                        run = _run_jinns(b)
+                    elif key == "adam":
+                        if budget is None:
+                            budget = _default_budget(bs, args.methods, summaries, name)
+                        run = run_adam(b, budget)
+                    else:
+                        run = run_ngflow(b, make())
+                    runs.append(run)
+            except Exception as e:  # noqa: BLE001 - one failing row must not end the run
+                print(f"  {name} {key}: FAILED ({type(e).__name__}: {e})", flush=True)
+                continue
             if key not in ("adam", "jinns"):
                 # Post-compilation ms/step: the median over seeds after the first
                 # (the first call compiles); with one seed, run it again.
