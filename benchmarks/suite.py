@@ -31,6 +31,7 @@ if __package__ in (None, ""):  # `python benchmarks/suite.py`: import benchmarks
 
 import argparse  # noqa: E402
 import datetime  # noqa: E402
+import gzip  # noqa: E402
 import importlib.metadata as metadata  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
@@ -284,7 +285,8 @@ def main(argv=None):
     if args.table:
         rows = {}
         for path in args.table:
-            with open(path) as f:
+            opener = gzip.open if path.endswith(".gz") else open
+            with opener(path, "rt") as f:
                 for line in f:
                     r = json.loads(line)
                     if r.get("kind") == "summary":  # the last run of a row wins

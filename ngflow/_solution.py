@@ -19,7 +19,8 @@ class Solution(eqx.Module):
     - `step_sizes`: the step size $s_k$ taken, shape `(steps,)`.
     - `monitors`: `{name: values}` for each monitor, shape `(steps + 1,)`.
     - `stats`: per-step diagnostics of the Gram solve and the step rule (e.g. `rank`,
-        `cond`, `damping`, `solve_residual`, `cg_steps`, `search_steps`), shape `(steps,)`.
+        `cond`, `damping`, `solve_residual`, `cg_steps`, `search_steps`; the default
+        trust region's `radius`, `ratio`, `accepted`), shape `(steps,)`.
     - `params`: flat parameters of every iterate, `(steps + 1, p)`, if
         `save_params=True`, else `None`.
     - `result`: a [`ngflow.RESULTS`][]; `RESULTS[solution.result]` is its message.

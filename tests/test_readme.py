@@ -33,14 +33,18 @@ def test_the_scripts_run_in_order_and_print_what_their_comments_say(capsys):
     for i, code in enumerate(scripts):  # each continues the ones before it
         exec(compile(code, f"<README python block {i}>", "exec"), ns)  # noqa: S102
     out = capsys.readouterr().out.splitlines()
-    gd, ngd = map(float, out[0].split()[:2])  # "# ~4e-2 vs ~1e-14"
+    gd, ngd = map(float, out[0].split()[:2])  # GD's and the default NGD's final loss
     assert 1e-2 < gd < 1e-1 and ngd < 1e-12
-    assert float(out[2]) < 1e-6  # the PINN's error, "# ~2e-7"
+    error, damping = map(float, out[1].split()[:2])
+    assert error < 1e-5 and damping >= 0.0
+    assert float(out[2]) < 1e-4  # a catalogue PINN (convection-diffusion), its error
+    assert float(out[3]) == 0.0  # the hand-written PINN is the catalogue's
+    assert float(out[4]) < 1e-7  # the PINN's error after 100 steps
     hb, nes, t_final = map(
-        float, out[3].split()[:3]
+        float, out[5].split()[:3]
     )  # momentum and a flow, 1st problem
     assert max(hb, nes) < 1e-6 and t_final <= 20.0
-    first, last = map(float, out[4].split()[:2])  # the Fisher classifier
+    first, last = map(float, out[6].split()[:2])  # the Fisher classifier
     assert last < 1e-2 * first
 
 

@@ -30,6 +30,7 @@ Common set-up (jinns 1.10.2; every point, weight and initial value are ngflow's)
   ``jax.grad`` / ``jax.hessian`` of the jinns network, or jinns' own classes
   (``BurgersEquation``, ``NavierStokesMassConservation2DStatio``); source terms and
   exact data reuse ngflow's module-level functions (``_sine_product_source``,
+  ``_seed000_source`` (poisson2d_seed000's rounding of f),
   ``_sum_of_sines``, ``_kovasznay_solution``, ``_two_sines``).
 - loss: ``jinns.loss.LossPDEStatio`` / ``LossPDENonStatio``; a jinns term is
   ``weight · mean_i Σ_c r_c(x_i)²``, its boundary term is the *sum over facets* of the
@@ -85,8 +86,9 @@ residuals and weights; ``loss_check`` ≤ 1e-10 relative, no constant multiple):
   ``laplacian_rev(x) + 2π² sin πx sin πy``; ``jinns.loss.Dirichlet()`` on the
   ``boundary_grid`` points grouped into jinns' 4 facets (x = 0, x = 1, y = 0, y = 1) by
   walking the perimeter (each side takes the corner it starts at; m = n + 1 points per
-  facet); weights ``dyn_loss = 1``, ``boundary_loss = w/4`` (w = 4, resp. 100). Fixed
-  points, full batch. For poisson2d this is jinns_peer's set-up (the same loss at θ0).
+  facet); weights ``dyn_loss = 1``, ``boundary_loss = w/4`` (w = 4, resp. 100); f
+  rounded as each entry does. Fixed points, full batch. For poisson2d this is
+  jinns_peer's set-up (the same loss at θ0).
 - ``poisson5d`` / ``poisson10d`` (any ``poisson{d}d``) — supported. ``PDEStatio``:
   ``laplacian_rev(x) + π² Σ sin πx_i``. The boundary term u = Σ sin πx_i is a jinns
   *observation* term (``DataGeneratorObservations``, value g(b_j), residual
