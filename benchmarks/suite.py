@@ -83,6 +83,14 @@ METHODS = {
         "TR, target 0.03",
         lambda: ng.NaturalGradient(step=ng.TrustRegion(target=0.03)),
     ),
+    "tr-plain": (
+        "TR, plain walk everywhere",
+        lambda: ng.NaturalGradient(step=ng.TrustRegion(monotone=False)),
+    ),
+    "tr-monotone": (
+        "TR, monotone walk everywhere",
+        lambda: ng.NaturalGradient(step=ng.TrustRegion(monotone=True)),
+    ),
     "lm-grid": (
         "LogGrid on the LM curve",
         lambda: ng.NaturalGradient(

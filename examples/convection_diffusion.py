@@ -13,11 +13,11 @@ minimum-norm with a 1e-7 cutoff and a step-length grid, stepped far along near-n
 directions, found no step that lowered the loss and stalled at relative error 0.4-1.3,
 which is why this example used a damped `ng.Cholesky(1e-5)` until the default changed.
 
-Measured (seeds 0-4, 400 steps): relative L² errors 3.4e-9 to 4.2e-6 (the error
-fluctuates with the minibatch: seeds 2 and 3 hover at 1e-6-4e-6 from step ~100 on).
-Claim: error ≤ 1.5e-5 after 400 steps; `--quick` (100 points per step, 501 error points,
-200 steps; seeds 0-4 ended at 1.0e-8 to 1.5e-5): ≤ 5e-5. Exits non-zero if the claim
-fails.
+Measured (seeds 0-4, 400 steps): relative L² errors 5.5e-7 to 1.3e-5 (the points are
+redrawn every step, so the trust region walks up only while the loss falls: reaching 1e-4
+by step 44-54, then fluctuating with the minibatch between 1e-6 and 3e-5). Claim: error
+≤ 5e-5 after 400 steps; `--quick` (100 points per step, 501 error points, 200 steps;
+seeds 0-4 ended at 2.8e-6 to 8.2e-5): ≤ 2e-4. Exits non-zero if the claim fails.
 Wall time (shared 2-core CPU, incl. compiling): `--quick` 6 s, full 9 s.
 
     python examples/convection_diffusion.py [--quick] [--seed S]
@@ -41,7 +41,7 @@ def main():
     )
     parser.add_argument("--seed", type=int, default=0, help="initialisation seed")
     args = parser.parse_args()
-    tol = 5e-5 if args.quick else 1.5e-5
+    tol = 2e-4 if args.quick else 5e-5
 
     # −ε u″ + u′ − 1 on fresh uniform points each step, u(0) = u(1) = 0; ng.Energy()
     b = ng.problems.convection_diffusion(seed=args.seed, quick=args.quick)

@@ -200,6 +200,47 @@ def test_the_largest_radius_that_reaches_the_target_is_kept():
     np.testing.assert_allclose(float(jnp.linalg.norm(d)), 3.0)
 
 
+@pytest.mark.parametrize("monotone", [False, True])
+def test_the_monotone_walk_stops_where_a_longer_step_raises_the_loss(monotone):
+    """The model over-predicts (slope 4 where the loss has slope 2 and a minimum at
+    ‖d‖ = 2), so every probe up to 3Δ passes the ratio test. The plain walk keeps the
+    longest (3, past the minimum); the monotone walk stops where a longer step has a
+    higher loss and keeps the probe nearest the minimum (≈ 2.2)."""
+    rule = ng.TrustRegion(window=3.0, num=8)
+    h = jnp.array([100.0, 0.0, 0.0])
+    loss_at = lambda t: 0.5 * (t[0] + 2.0) ** 2  # L(θ − r e₁) = ½(2 − r)²
+    path = ScaledPath(h, jnp.asarray(400.0), jnp.asarray(0.0))  # predicted 4r
+    theta = jnp.zeros(3)
+    state = TrustRegionState(jnp.asarray(1.0), monotone)
+    d, size, stats, result, state = rule.search(
+        loss_at, theta, path, loss_at(theta), h / 50.0, state
+    )
+    radii = np.asarray(rule.radii(jnp.asarray(1.0), jnp.asarray(100.0)))
+    ratios = [(2 * r - 0.5 * r**2) / (4 * r) for r in radii]
+    assert min(ratios) >= float(rule.target)
+    assert bool(stats["accepted"]) and state.monotone == monotone
+    kept = radii[-2] if monotone else radii[-1]
+    np.testing.assert_allclose(float(state.radius), kept)
+    np.testing.assert_allclose(float(jnp.linalg.norm(d)), kept)
+    f = lambda r: 0.5 * (2.0 - r) ** 2
+    assert f(radii[-2]) < f(radii[-1])  # the longest passing step overshoots
+
+
+def test_the_walk_is_monotone_on_resampled_points_only():
+    fixed = ng.problems.get("poisson2d", quick=True).problem
+    sampled = ng.problems.get("convection_diffusion", quick=True).problem
+    theta = jnp.zeros(3)
+    rule = ng.TrustRegion()
+    assert not rule.init(theta, fixed).monotone
+    assert rule.init(theta, sampled).monotone
+    assert not rule.init(theta).monotone
+    assert ng.TrustRegion(monotone=True).init(theta, fixed).monotone
+    assert not ng.TrustRegion(monotone=False).init(theta, sampled).monotone
+    method = ng.NaturalGradient()
+    flat = ng.FlatModel(sampled.model)
+    assert method.init(sampled, flat, flat.theta0).monotone
+
+
 def _linear_problem():
     basis = lambda x: jnp.stack([jnp.ones_like(x), x, x**2, jnp.sin(3 * x)])
     x = jnp.linspace(0.0, 1.0, 30)

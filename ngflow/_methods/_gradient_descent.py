@@ -38,7 +38,7 @@ class GradientDescent(AbstractMethod):
         self.clip = clip
 
     def init(self, problem, flat, theta):
-        return self.step_rule.init(theta)
+        return self.step_rule.init(theta, problem)
 
     def step(self, problem, flat, theta, state):
         def query(gradient):

@@ -132,7 +132,7 @@ class NaturalGradient(AbstractMethod):
         self.clip = clip
 
     def init(self, problem, flat, theta):
-        return self.step_rule.init(theta)
+        return self.step_rule.init(theta, problem)
 
     def step(self, problem, flat, theta, state):
         return _natural_step(
@@ -190,7 +190,7 @@ class Newton(AbstractMethod):
         self.clip = clip
 
     def init(self, problem, flat, theta):
-        return self.step_rule.init(theta)
+        return self.step_rule.init(theta, problem)
 
     def step(self, problem, flat, theta, state):
         return _natural_step(
