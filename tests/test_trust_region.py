@@ -325,6 +325,8 @@ def test_bad_combinations_are_refused():
         ng.TrustRegion(window=1.0)
     with pytest.raises(ValueError, match="min_radius"):
         ng.TrustRegion(initial=0.0)
+    with pytest.raises(ValueError, match="monotone"):
+        ng.TrustRegion(monotone=True, early_exit=False)
 
 
 def test_step_rules_walk_the_damped_curve():

@@ -315,7 +315,8 @@ class TrustRegion(AbstractStepRule):
         measured on `ng.problems` (`benchmarks/README.md`), 10D Poisson goes from
         $10^{-2}$ to $10^{-5}$ with it; on fixed points the longest passing step is what
         leaves plateaus fast, and requiring the loss to fall costs Poisson 2D four digits
-        in 300 steps. Applies to the walk (`early_exit=True`).
+        in 300 steps. Applies to the walk (`early_exit=True`); with `early_exit=False`
+        the rule is DSGNAR's on every problem.
 
     ```python
     ng.NaturalGradient(ng.Pinv(), ng.TrustRegion(target=0.075))  # = NaturalGradient()
@@ -334,6 +335,11 @@ class TrustRegion(AbstractStepRule):
     def __check_init__(self):
         if self.num < 2:
             raise ValueError("TrustRegion: `num` must be at least 2.")
+        if self.monotone and not self.early_exit:
+            raise ValueError(
+                "TrustRegion: `monotone=True` changes the walk, and `early_exit=False` "
+                "probes every radius instead (DSGNAR's rule); drop one of them."
+            )
         for name in ("target", "window", "initial", "min_radius", "max_radius"):
             value = getattr(self, name)
             if isinstance(value, jax.core.Tracer):
