@@ -1,8 +1,12 @@
-"""Helpers shared by the figure modules: JSON conversion, solution records, plotting."""
+"""Helpers shared by the figure modules: solves and sweeps, JSON records, bands, plotting."""
 
+import contextlib
 import math
 import pathlib
+import time
 
+import jax
+import jax.monitoring
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -23,33 +27,157 @@ def jsonable(obj):
     return obj
 
 
-def record(solution: ng.Solution) -> dict:
-    """The per-iterate series and summary of one `ng.solve` call (not yet JSON-converted)."""
+def series(values) -> np.ndarray:
+    """A JSON list (with `None` for NaN; nested lists too) back to a float array."""
+    return np.array(_none_to_nan(values), dtype=float)
+
+
+def _none_to_nan(values):
+    if isinstance(values, (list, tuple)):
+        return [_none_to_nan(v) for v in values]
+    return np.nan if values is None else values
+
+
+def versions() -> dict:
+    import equinox as eqx
+
     return {
-        "losses": solution.losses,
-        "monitors": solution.monitors,
-        "step_sizes": solution.step_sizes,
-        "stats": solution.stats,
-        "final_loss": solution.final_loss,
-        "num_steps": solution.num_steps,
-        "successful": solution.successful,
-        "result": ng.RESULTS[solution.result] or "successful",
-        "wall_time_s": solution.wall_time,
-        "wall_time_note": "one ng.solve call, JIT compilation included",
+        "ngflow": ng.__version__,
+        "jax": jax.__version__,
+        "equinox": eqx.__version__,
     }
 
 
-def series(values) -> np.ndarray:
-    """A JSON list (with `None` for NaN) back to a float array."""
-    return np.array([np.nan if v is None else v for v in values], dtype=float)
+# -- solves ------------------------------------------------------------------------------
+
+# Not "/jax/core/compile/jaxpr_trace_duration": traces nest, so counting them double counts.
+_COMPILE_EVENTS = (
+    "/jax/core/compile/jaxpr_to_mlir_module_duration",
+    "/jax/core/compile/backend_compile_duration",
+)
 
 
-def figure(ncols: int, width: float = 5.0, height: float = 4.0):
-    """A new figure (Agg canvas, no pyplot state) with `ncols` axes in a row."""
-    fig = Figure(figsize=(width * ncols, height), layout="constrained")
+@contextlib.contextmanager
+def compile_timer():
+    """Yields a one-element list accumulating the seconds JAX spends lowering and compiling
+    inside the block (`jax.monitoring` events)."""
+    total = [0.0]
+
+    def listener(event, duration_secs, **_):
+        if event in _COMPILE_EVENTS:
+            total[0] += duration_secs
+
+    jax.monitoring.register_event_duration_secs_listener(listener)
+    try:
+        yield total
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listener)
+
+
+def record(sol, compile_s: float | None = None) -> dict:
+    """The per-iterate series and summary of one solve (not yet JSON-converted); with
+    `compile_s`, also the compile time and ms per iteration without it."""
+    out = {
+        "losses": sol.losses,
+        "monitors": sol.monitors,
+        "step_sizes": getattr(sol, "step_sizes", None),
+        "stats": sol.stats,
+        "final_loss": sol.final_loss,
+        "num_steps": getattr(sol, "num_steps", None),
+        "successful": sol.successful,
+        "result": ng.RESULTS[sol.result] or "successful",
+        "wall_time_s": sol.wall_time,
+    }
+    if compile_s is not None:
+        run_s = max(sol.wall_time - compile_s, 0.0)
+        steps = int(sol.num_steps)
+        out.update(
+            compile_time_s=compile_s,
+            run_time_s=run_s,
+            ms_per_iter=1e3 * run_s / steps if steps else float("nan"),
+        )
+    return out
+
+
+def solve(problem, method, steps: int, **options):
+    """`ng.solve` without raising; returns the solution and its seconds of compilation."""
+    with compile_timer() as compile_s:
+        sol = ng.solve(problem, method, steps=steps, throw=False, **options)
+    return sol, compile_s[0]
+
+
+def sweep(problem, method, over, steps: int, **options) -> list:
+    """One solve per member of `over` (a sequence): `problem` and `method` are objects or
+    functions of the member. The ensemble form of `ng.solve(..., over=...)`."""
+    start = time.perf_counter()
+    sols = []
+    for x in over:
+        p = problem(x) if callable(problem) else problem
+        m = method(x) if callable(method) else method
+        sols.append(ng.solve(p, m, steps=steps, throw=False, **options))
+    _SWEEP_TIMES.append(time.perf_counter() - start)
+    return sols
+
+
+_SWEEP_TIMES: list = []
+
+
+def first_below(values, threshold):
+    """The first index with `values <= threshold`, or None."""
+    hit = np.flatnonzero(series(values) <= threshold)
+    return int(hit[0]) if hit.size else None
+
+
+def band(curves, low=0.0, high=100.0) -> dict:
+    """Median and the `low`/`high` percentiles over runs of equally long curves (NaN-aware)."""
+    c = np.asarray([series(jsonable(v)) for v in curves], dtype=float)
+    with np.errstate(all="ignore"), _quiet():
+        lo, med, hi = np.nanpercentile(c, [low, 50.0, high], axis=0)
+    return {"median": med, "min": lo, "max": hi}
+
+
+@contextlib.contextmanager
+def _quiet():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        yield
+
+
+# -- plotting ----------------------------------------------------------------------------
+
+
+def figure(nrows: int = 1, ncols: int = 1, width: float = 5.0, height: float = 4.0):
+    """A new figure (Agg canvas, no pyplot state) and its (nrows, ncols) axes array."""
+    fig = Figure(figsize=(width * ncols, height * nrows), layout="constrained")
     FigureCanvasAgg(fig)
-    axes = fig.subplots(1, ncols, squeeze=False)[0]
-    return fig, list(axes)
+    return fig, fig.subplots(nrows, ncols, squeeze=False)
+
+
+def canvas(width: float, height: float) -> Figure:
+    """A new empty figure (Agg canvas) of the given size in inches."""
+    fig = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def draw_band(ax, x, b: dict, color, label=None, alpha=0.12, floor=None, **line):
+    """The median of `band(...)` as a line on a log axis and its range as a shaded band."""
+    lo, med, hi = (series(b[k]) for k in ("min", "median", "max"))
+    if floor is not None:
+        lo, med, hi = (np.maximum(v, floor) for v in (lo, med, hi))
+    x = np.arange(med.size) if x is None else x
+    ax.semilogy(x, med, color=color, label=label, **{"lw": 1.6, **line})
+    ax.fill_between(x, lo, hi, color=color, alpha=alpha, lw=0)
+
+
+def finish(ax, legend: dict | None = None, **settings):
+    """`ax.set(**settings)`, a light grid and a legend (`legend`: its keywords)."""
+    ax.set(**settings)
+    ax.grid(True, which="major", alpha=0.3)
+    if legend is not None:
+        ax.legend(**{"fontsize": 7, **legend})
 
 
 def save(fig: Figure, path: pathlib.Path) -> None:

@@ -1,17 +1,8 @@
 """Seed 000 figures 1-3 (greedy natural gradient, OGA) in quick mode: each runs, plots,
-and shows what it claims.
-
-Measured in quick mode (fixed keys; full runs in the module docstrings' settings agree):
-
-- Figures 1 and 2 (least squares): final loss GD ~0.18, NGD ~1e-13-1e-11, NGD-OGA
-  ~2e-4. NGD-OGA leaves the initial plateau first (iteration 20: 0.2x and 0.07x NGD's
-  loss) but stalls above NGD, as its k greedy tangent vectors capture less and less of
-  the functional gradient (left over: ~5% / 0.5% at the first step, >90% at the last).
-- Figure 3 (Poisson, E-NGD): E-NGD reaches relative L² error ~5e-7; E-NGD-OGA (k = 20)
-  goes from 1.18 to ~1e-2 in 60 steps, ahead of E-NGD at iteration 20 (loss 1.6 vs 49).
-
-The early lead of OGA is what these keys show, not a law: on another initialisation
-of the Poisson problem E-NGD had converged by iteration 20. The bounds below are loose.
+and shows what it claims: NGD (E-NGD) ends far below GD and NGD-OGA; NGD-OGA leaves the
+initial plateau first but stalls, as its k greedy tangent vectors capture less and less
+of the functional gradient. The measured numbers are in each figure's JSON; the early
+lead of OGA is what these keys show, not a law. The bounds below are loose.
 """
 
 import json
