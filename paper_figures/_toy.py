@@ -12,9 +12,14 @@ the quadrature points it is the $(N, N)$ matrix $W\\Phi K\\Phi^\\top W$ (`point_
 `ng.Weighted(point_K(K), points)` the metric with the loss Hessian.
 """
 
+import diffrax as dfx
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+import ngflow as ng
+
+from . import _common
 
 
 N_QUAD = 32
@@ -62,9 +67,39 @@ def coefficient_monitors(points=POINTS, weights=WEIGHTS) -> dict:
     }
 
 
-def as_array(x) -> np.ndarray:
-    return np.asarray(x, dtype=float)
-
-
 MONITORS = coefficient_monitors()
 """The coefficient monitors on the default quadrature, built once (one compilation)."""
+
+
+def _path(sol) -> dict:
+    c = np.stack([np.asarray(sol.monitors["c0"]), np.asarray(sol.monitors["c1"])], -1)
+    return {"theta": np.asarray(sol.params), "c": c}
+
+
+def discrete(problem, method, steps: int, description: str = "") -> dict:
+    """One `ng.solve` with its iterates in θ (`theta`) and in function space (`c`)."""
+    sol, _ = _common.solve(problem, method, steps, monitors=MONITORS, save_params=True)
+    return {
+        "kind": "discrete",
+        "method": description,
+        **_common.record(sol),
+        **_path(sol),
+    }
+
+
+def flow(problem, flow_, t1, saves: int, description="", scale=1.0, tol=None) -> dict:
+    """A flow saved at `saves` equispaced times in [0, t1]; `iteration` = t / `scale` puts
+    it on the iteration axis of the discrete method it is the limit of; `tol`: (rtol,
+    atol) of diffrax's PID controller (default ng.solve's)."""
+    options = {"saveat": np.linspace(0.0, t1, saves), "monitors": MONITORS}
+    if tol is not None:
+        options["stepsize_controller"] = dfx.PIDController(rtol=tol[0], atol=tol[1])
+    sol = ng.solve(problem, flow_, t1=t1, throw=False, **options)
+    out = {"kind": "flow", "method": description, **_common.record(sol), **_path(sol)}
+    ts = np.asarray(sol.ts)
+    return {**out, "ts": ts, "iteration": ts / scale, "t_final": sol.t_final}
+
+
+def xy(values) -> np.ndarray:
+    """A JSON list of points (with `None` for NaN) back to a float array (n, 2)."""
+    return _common.series(values).reshape(-1, 2)

@@ -1,47 +1,37 @@
-"""Trajectories of seed 003's toy examples: runs, closed forms, checks and panels.
+"""Trajectories of seed 003's linear and quadratic toy examples (`toy_linear`,
+`toy_nonisotropic`, `toy_nonlinear`): setting, closed forms, runs, checks and panels.
 
-Shared by `toy_linear`, `toy_nonisotropic` and `toy_nonlinear` (the common setting,
-basis and quadrature are in `_toy`). A point of "function space" is the coefficient
-vector c of v = cᵀΦ; for v = (θᵀB + ½θᵀQθ)Φ it is c(θ) = Bᵀθ + ½θᵀQθ
-(`coefficient_map`).
-
-Every run records its parameters (`theta`, one row per iterate or saved time) and its
-function-space point (`c`, from `_toy.coefficient_monitors`, i.e. computed by ngflow
-from the model's values on the quadrature points).
+A point of "function space" is the coefficient vector c of v = cᵀΦ (`_toy`); for
+v = (θᵀB + ½θᵀQθ)Φ it is c(θ) = Bᵀθ + ½θᵀQθ (`coefficient_map`). Every run records its
+parameters (`theta`) and its function-space point (`c`, computed by ngflow's monitors).
 """
 
-import diffrax as dfx
 import numpy as np
 import scipy.linalg
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
 import ngflow as ng
 
 from . import _common, _toy
 
 
-# The mixing B of v = θᵀBΦ: its rows are the tangent vectors ∂v/∂θ_i = (BΦ)_i, here
-# b₁ = (1, 0) and b₂ = (0.7, 0.5) in function space: 35.5° apart, G = BBᵀ has
-# eigenvalues 1.58 and 0.16 (condition number 10).
+# The mixing B of v = θᵀBΦ: its rows are the tangent vectors b₁ = (1, 0), b₂ = (0.7, 0.5).
 B_MIX = ((1.0, 0.0), (0.7, 0.5))
 # The target u = 0.5 + √2 sin 2πx and the starting function v₀ = −1 − √2 sin 2πx.
 C_TARGET = (0.5, 1.0)
 C_START = (-1.0, -1.0)
-# The non-isotropic K of ½‖u − v‖²_K = ½ (c − c*)ᵀK(c − c*): eigenvalues 2.62, 0.38.
-K_ANISO = ((2.0, -1.0), (-1.0, 1.0))
+# The non-isotropic K of ½‖u − v‖²_K = ½ (c − c*)ᵀK(c − c*) (toy_nonisotropic, nonlinear).
+K = ((1.0, 0.3), (0.3, 4.0))
 # Steps and saved flow times of the linear-model figures (toy_linear, toy_nonisotropic):
 # the same in both so that, run in one process, they share the compiled solves.
 LINEAR_SIZES = {
     "quick": {"steps": 80, "saves": 161},
     "full": {"steps": 150, "saves": 601},
 }
-# ng.solve's default tolerances (rtol 1e-6, atol 1e-9) leave the flows' loss at ~1e-12
-FLOW_RTOL, FLOW_ATOL = 1e-13, 1e-15
-FLOW_SOLVER = f"diffrax Tsit5, PIDController(rtol={FLOW_RTOL:g}, atol={FLOW_ATOL:g})"
-# One set of monitor functions for every run: `ng.solve` is compiled per problem
-# structure, monitors included (by identity), so new lambdas would recompile it.
-MONITORS = _toy.MONITORS
+# ng.solve's default tolerances leave the flows' loss far above round-off.
+FLOW_TOL = (1e-13, 1e-15)
+FLOW_SOLVER = (
+    f"diffrax Tsit5, PIDController(rtol={FLOW_TOL[0]:g}, atol={FLOW_TOL[1]:g})"
+)
 
 
 # -- the setting ----------------------------------------------------------------------
@@ -126,52 +116,6 @@ def linear_flow_path(A, c_start, c_target, ts):
     return np.stack([c_target + scipy.linalg.expm(-t * np.asarray(A)) @ e0 for t in ts])
 
 
-# -- runs -------------------------------------------------------------------------------
-
-
-def _coefficients(monitors):
-    return np.stack([np.asarray(monitors["c0"]), np.asarray(monitors["c1"])], axis=-1)
-
-
-def discrete(problem, method, steps: int, description: str) -> dict:
-    """One `ng.solve` of a discrete method, with its iterates in θ and c."""
-    solution = ng.solve(
-        problem, method, steps=steps, monitors=MONITORS, save_params=True
-    )
-    out = {"kind": "discrete", "method": description, **_common.record(solution)}
-    out["theta"] = np.asarray(solution.params)
-    out["c"] = _coefficients(solution.monitors)
-    return out
-
-
-def flow(problem, flow_, t1: float, saves: int, description: str) -> dict:
-    """One `ng.solve` of a flow, saved at `saves` equispaced times in [0, t1]."""
-    ts = np.linspace(0.0, t1, saves)
-    solution = ng.solve(
-        problem,
-        flow_,
-        t1=t1,
-        saveat=ts,
-        monitors=MONITORS,
-        stepsize_controller=dfx.PIDController(rtol=FLOW_RTOL, atol=FLOW_ATOL),
-    )
-    return {
-        "kind": "flow",
-        "method": description,
-        "solver": FLOW_SOLVER,
-        "ts": solution.ts,
-        "losses": solution.losses,
-        "theta": np.asarray(solution.params),
-        "c": _coefficients(solution.monitors),
-        "final_loss": solution.final_loss,
-        "t_final": solution.t_final,
-        "stats": solution.stats,
-        "result": ng.RESULTS[solution.result] or "successful",
-        "wall_time_s": solution.wall_time,
-        "wall_time_note": "one ng.solve call, JIT compilation included",
-    }
-
-
 # -- geometric checks -----------------------------------------------------------------
 
 
@@ -247,13 +191,6 @@ def style(role: str) -> dict:
     return STYLES[role]
 
 
-def figure(nrows: int, ncols: int, width: float = 5.0, height: float = 4.5):
-    """A new figure (Agg canvas, no pyplot state) with an nrows × ncols array of axes."""
-    fig = Figure(figsize=(width * ncols, height * nrows), layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig, fig.subplots(nrows, ncols, squeeze=False)
-
-
 def draw_contours(ax, grid: dict, levels: int = 14):
     z = _common.series(np.ravel(grid["loss"])).reshape(len(grid["loss"]), -1)
     positive = z[z > 0]
@@ -324,3 +261,103 @@ def draw_losses(ax, roles_labels, methods: dict, step: float, unit_last: int = 5
             ax.semilogy(k, losses, **_marker_style(role), label=label)
     ax.set(xlabel=f"iteration k  (flows: time t / s, s = {step:g})", ylabel="loss")
     ax.grid(True, which="major", alpha=0.3)
+
+
+# -- the non-isotropic loss (toy_nonisotropic and toy_nonlinear) ----------------------
+
+
+def labels(newton: bool = True) -> dict:
+    out = {
+        "gf": "gradient flow",
+        "ngf": "NG flow (L²)",
+        "ngf_k": "NG flow (K)",
+        "gd": "GD",
+        "ngd": "NGD (L²)",
+        "ngd_k": "NGD (K: loss Hessian)",
+        "ngd_k_unit": "NGD (K), step 1",
+    }
+    if newton:
+        out.update({"newton": "Newton", "newton_unit": "Newton, step 1"})
+    return out
+
+
+def run_methods(model, K, steps: int, saves: int, step: float, name: dict) -> dict:
+    """GD, NGD with the L² and with the K metric (step s and 1), their flows, and Newton
+    (step s and 1) if `name` has it, on `model` with loss ½‖u − v‖²_K; `name` maps the
+    roles to the labels."""
+    loss = k_loss(C_TARGET, K)
+    on = {
+        "L2": ng.Problem(model, loss, l2_metric_on_span()),
+        "K": ng.Problem(model, loss, k_metric(K)),
+    }
+    t1, pinv, ngf = steps * step, ng.Pinv(), ng.NaturalGradientFlow(gram=ng.Pinv())
+    metric_text = {"L2": "L2 (point_K(I))", "K": "K (point_K(K))"}
+    flows = (("gf", "K", ng.GradientFlow()), ("ngf", "L2", ngf), ("ngf_k", "K", ngf))
+    out = {
+        name[role]: _toy.flow(
+            on[m], f, t1, saves, f"{f!r}, metric {metric_text[m]}", tol=FLOW_TOL
+        )
+        for role, m, f in flows
+    }
+    runs = [
+        ("gd", "K", ng.GradientDescent(ng.Constant(step))),
+        ("ngd", "L2", ng.NaturalGradient(pinv, ng.Constant(step))),
+        ("ngd_k", "K", ng.NaturalGradient(pinv, ng.Constant(step))),
+        ("ngd_k_unit", "K", ng.NaturalGradient(pinv, ng.Constant(1.0))),
+        ("newton", "K", ng.Newton(pinv, ng.Constant(step))),
+        ("newton_unit", "K", ng.Newton(pinv, ng.Constant(1.0))),
+    ]
+    for role, m, method in runs:
+        if role in name:
+            text = f"{method!r}, metric {metric_text[m]}"
+            out[name[role]] = _toy.discrete(on[m], method, steps, text)
+    return out
+
+
+def straightness(methods: dict, name: dict, roles, plane: str = "c") -> dict:
+    return {
+        role: off_line(methods[name[role]][plane], C_START, C_TARGET) for role in roles
+    }
+
+
+PLOT_ROLES = ("gf", "ngf", "ngf_k", "gd", "ngd", "ngd_k", "newton", "ngd_k_unit")
+PLOT_ROLES += ("newton_unit",)
+
+
+def plot_three(data: dict, path, loss_text: str, header: str, grid_lines=None) -> None:
+    """θ-plane, c-plane (with optional mapped θ grid lines) and loss, one row."""
+    s, g = data["settings"], data["geometry"]
+    name, methods = s["labels"], data["methods"]
+    roles = [r for r in PLOT_ROLES if r in name]
+    fig, ((ax_theta, ax_c, ax_loss),) = _common.figure(1, 3, width=5.4, height=5.2)
+    draw_contours(ax_theta, g["contours_theta"])
+    draw_contours(ax_c, g["contours_c"])
+    if grid_lines is not None:
+        grid_lines(ax_c, g)
+    for role in roles:
+        last = 4 if role.endswith("_unit") else None
+        draw_path(ax_theta, role, name[role], methods[name[role]], "theta", last)
+        draw_path(ax_c, role, name[role], methods[name[role]], "c", last)
+    draw_ends(ax_theta, g["theta_start"], g["theta_target"], "θ₀", "θ* (v = u)")
+    draw_ends(ax_c, s["c_start"], s["c_target"], "v₀", "u")
+    for ax, key in ((ax_theta, "contours_theta"), (ax_c, "contours_c")):
+        ax.set_xlim(g[key]["x"][0], g[key]["x"][-1])
+        ax.set_ylim(g[key]["y"][0], g[key]["y"][-1])
+    ax_theta.set(xlabel="θ₁", ylabel="θ₂", title="parameter space θ", aspect="equal")
+    ax_c.set(
+        xlabel="c₀ = ⟨v, 1⟩",
+        ylabel="c₁ = ⟨v, √2 sin 2πx⟩",
+        title="function space: v = c₀ + c₁ √2 sin 2πx",
+        aspect="equal",
+    )
+    draw_losses(ax_loss, [(r, name[r]) for r in roles], methods, s["step"])
+    ax_loss.set_title(f"loss {loss_text}")
+    handles = ax_c.get_legend_handles_labels()
+    fig.legend(*handles, loc="outside lower center", ncol=6, fontsize=8)
+    fig.suptitle(
+        f"{header}\nmarkers: iterates with constant step s = {s['step']:g} "
+        f"({s['steps']} steps; step-1 runs: the first few); curves: flows (diffrax "
+        "Tsit5); grey: loss contours",
+        fontsize=10,
+    )
+    _common.save(fig, path)

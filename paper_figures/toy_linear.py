@@ -6,41 +6,32 @@ of the "function space" plane, ½‖u − v‖² = ½|c − c*|², and the L² G
 
 - Top row, B = I: G = I, so gradient descent (GD) *is* natural gradient descent (NGD);
   both go straight from v₀ to u, in θ and in c.
-- Bottom row, B mixing (`_toy_paths.B_MIX`, tangent vectors b₁ = (1, 0), b₂ = (0.7, 0.5),
-  35.5° apart, G with eigenvalues 1.58 and 0.16): GD follows dc/dt = −BᵀB(c − c*) in
+- Bottom row, B mixing (`_toy_paths.B_MIX`, tangent vectors b₁ = (1, 0), b₂ = (0.7, 0.5)):
+  GD follows dc/dt = −BᵀB(c − c*) in
   function space, a curved path that first moves along b₁ and then crawls along the
   slow direction; NGD follows dc/dt = −(c − c*), the straight line to u, and with step 1
   it reaches u in one step.
 
 Flows (`ng.GradientFlow`, `ng.NaturalGradientFlow(gram=ng.Pinv())`, diffrax Tsit5 with
-rtol 1e-13: ng.solve's default 1e-6 leaves their loss at ~1e-12) are the curves, the
+rtol 1e-13) are the curves, the
 iterates (constant step s = 0.25: explicit Euler on the flows) the markers; the loss
 panels put the flows at t / s. Grey: loss contours.
 
-Settings the slides leave open (ours): B, u = 0.5 + √2 sin 2πx (c* = (0.5, 1)), v₀ =
-−1 − √2 sin 2πx (c₀ = (−1, −1)), s = 0.25, 150 steps (--quick 80), minimum-norm Gram
-solve (`ng.Pinv`; G is well conditioned here). The loss and the metric are written as
-those of `toy_nonisotropic` with K = I (`ng.WeightedLeastSquares`, `ng.Weighted` with
-`point_K(I)`), equal to `ng.LeastSquares` and `ng.L2` on span Φ where everything here
-lives: run in one process (tests, `python -m paper_figures`) the two figures then share
-their four compiled solves. The full run checks that `ng.LeastSquares` with `ng.L2`
-gives the same GD and NGD iterates: to 1.6e-15.
+Settings the slides leave open (ours, in `settings`): B, u = 0.5 + √2 sin 2πx, v₀ =
+−1 − √2 sin 2πx, s = 0.25, the number of steps, the minimum-norm Gram solve (`ng.Pinv`).
+The loss and the metric are written as those of `toy_nonisotropic` with K = I
+(`ng.WeightedLeastSquares`, `ng.Weighted` with `point_K(I)`), equal to `ng.LeastSquares`
+and `ng.L2` on span Φ where everything here lives; the full run records the distance
+between the iterates of both forms.
 
-Measured (full run): with B mixing, the NGD iterates lie on the segment c₀ → u to
-3e-16 (in units of |u − c₀|), the NG flow to 4e-16, while GD leaves the line by 0.36
-and the gradient flow by 0.34; NGD with step 1 takes the loss from 3.1 to 1.4e-30 in
-one step. Final loss after 150 steps: GD 6.8e-6, NGD 1.7e-32; at t = 37.5 the gradient
-flow has 8.6e-6, the NG flow 1.3e-29. The flows match their closed forms
-c* + e^{−tA}(c₀ − c*) (A = BᵀB, I) to 3e-14. With B = I, GD and NGD coincide to 8e-16.
-
-Time (2 shared cores under load ~6): a quick run takes ~26 s wall, ~20 s CPU, most of
-it compiling the four programs (GD, NGD, gradient flow, NG flow: ~2, 2, 4.5 and 4.5 s
-CPU); the runs themselves take milliseconds, so the full run costs about the same.
+Asserted (tests, quick run): with B = I, GD and NGD (and their flows) coincide; with B
+mixing, the iterates are exactly explicit Euler steps of dc/dt = −(c − c*) (NGD) and
+dc/dt = −BᵀB(c − c*) (GD); NGD's iterates and the NG flow lie on the segment c₀ → u and
+approach u monotonically, GD's iterates and the gradient flow leave it; both flows match
+their closed forms c* + e^{−tA}(c₀ − c*); NGD with step 1 reaches u in one step; NGD
+and the NG flow end far below GD and the gradient flow.
 """
 
-import time
-
-import jax
 import numpy as np
 
 import ngflow as ng
@@ -87,41 +78,23 @@ def problem(B, direct: bool = False):
 
 def run_case(B, steps: int, saves: int, suffix: str) -> dict:
     """GD, NGD (and NGD with step 1) and both flows on v = θᵀBΦ."""
-    prob = problem(B)
-    name = labels()
-    s = STEP
-    t1 = steps * s
-    out = {
-        name["gd" + suffix]: tp.discrete(
-            prob,
-            ng.GradientDescent(ng.Constant(s)),
-            steps,
-            f"ng.GradientDescent(ng.Constant({s}))",
-        ),
-        name["ngd" + suffix]: tp.discrete(
-            prob,
-            ng.NaturalGradient(ng.Pinv(), ng.Constant(s)),
-            steps,
-            f"ng.NaturalGradient(ng.Pinv(), ng.Constant({s})), L2 metric (K = I)",
-        ),
-        name["gf" + suffix]: tp.flow(
-            prob, ng.GradientFlow(), t1, saves, "ng.GradientFlow()"
-        ),
-        name["ngf" + suffix]: tp.flow(
-            prob,
-            ng.NaturalGradientFlow(gram=ng.Pinv()),
-            t1,
-            saves,
-            "ng.NaturalGradientFlow(gram=ng.Pinv()), L2 metric (K = I)",
-        ),
-    }
+    prob, name, pinv, t1 = problem(B), labels(), ng.Pinv(), steps * STEP
+    runs = {"gd": ng.GradientDescent(ng.Constant(STEP))}
+    runs["ngd"] = ng.NaturalGradient(pinv, ng.Constant(STEP))
     if not suffix:
-        out[name["ngd_unit"]] = tp.discrete(
-            prob,
-            ng.NaturalGradient(ng.Pinv(), ng.Constant(1.0)),
-            steps,
-            "ng.NaturalGradient(ng.Pinv(), ng.Constant(1.0)), L2 metric (K = I)",
+        runs["ngd_unit"] = ng.NaturalGradient(pinv, ng.Constant(1.0))
+    out = {}
+    for role, flow in (
+        ("gf", ng.GradientFlow()),
+        ("ngf", ng.NaturalGradientFlow(pinv)),
+    ):
+        text = repr(flow)
+        out[name[role + suffix]] = _toy.flow(
+            prob, flow, t1, saves, text, tol=tp.FLOW_TOL
         )
+    for role, method in runs.items():
+        label = name[role + ("" if role == "ngd_unit" else suffix)]
+        out[label] = _toy.discrete(prob, method, steps, repr(method))
     return out
 
 
@@ -171,60 +144,42 @@ def case_data(B, records: dict, suffix: str) -> dict:
 
 def run(quick: bool) -> dict:
     size = SIZES["quick" if quick else "full"]
-    start = time.perf_counter()
     methods, cases = {}, {}
     for case, B in CASES.items():
         suffix = "_identity" if case == "identity" else ""
         records = run_case(B, size["steps"], size["saves"], suffix)
         methods.update(records)
         cases[case] = case_data(B, records, suffix)
+    checks = cases["mixed"]["checks"]
     unit = methods[labels()["ngd_unit"]]
-    cases["mixed"]["checks"]["ngd_unit_loss_after_one_step"] = unit["losses"][1]
-    cases["mixed"]["checks"]["ngd_unit_c_after_one_step"] = unit["c"][1]
+    checks["ngd_unit_loss_after_one_step"] = unit["losses"][1]
+    checks["ngd_unit_c_after_one_step"] = unit["c"][1]
     if not quick:  # the same iterates with ng.LeastSquares and ng.L2
         direct = problem(CASES["mixed"], direct=True)
         for role, method in (
             ("gd", ng.GradientDescent(ng.Constant(STEP))),
             ("ngd", ng.NaturalGradient(ng.Pinv(), ng.Constant(STEP))),
         ):
-            check = tp.discrete(direct, method, size["steps"], "ng.LeastSquares, ng.L2")
-            cases["mixed"]["checks"][f"{role}_with_LeastSquares_L2_vs_K_identity"] = (
-                tp.max_deviation(check["theta"], methods[labels()[role]]["theta"])
+            theta = _toy.discrete(direct, method, size["steps"])["theta"]
+            checks[f"{role}_with_LeastSquares_L2_vs_K_identity"] = tp.max_deviation(
+                theta, methods[labels()[role]]["theta"]
             )
     settings = {
         "quick": quick,
         "labels": labels(),
         "basis": "Phi(x) = [1, sqrt(2) sin(2 pi x)], orthonormal in L2(0, 1)",
-        "quadrature": f"midpoint rule, {_toy.N_QUAD} points (exact for Phi_i Phi_j)",
         "model": "ng.LinearModel(basis, B, theta0): v = thetaᵀ B Phi, c = Bᵀ theta",
         "loss": "1/2 ||u - v||²_L2 = 1/2 |c - c*|², as ng.WeightedLeastSquares(u, "
         "points, point_K(I)) (equal to ng.LeastSquares on span Phi)",
-        "metric": "L2, G = B Bᵀ, as ng.Weighted(point_K(I), points) (equal to ng.L2 on "
-        "span Phi)",
+        "metric": "L2, G = B Bᵀ, as ng.Weighted(point_K(I), points)",
         "B_cases": {case: np.asarray(B) for case, B in CASES.items()},
         "c_target": tp.C_TARGET,
         "c_start": tp.C_START,
-        "target": "u = 0.5 + sqrt(2) sin(2 pi x)",
-        "start": "v0 = -1 - sqrt(2) sin(2 pi x); theta0 = B^-T c0",
         "step": STEP,
-        "unit_step": 1.0,
         "steps": size["steps"],
-        "flow_t1": size["steps"] * STEP,
         "flow_saves": size["saves"],
         "flow_solver": tp.FLOW_SOLVER,
-        "our_choices": [
-            "The slides give no B, u, v0, step or iteration count; ours are recorded "
-            "here. B's rows are the tangent vectors (1, 0) and (0.7, 0.5) in function "
-            "space (cond(BBᵀ) = 10).",
-            f"Constant step s = {STEP} for GD and NGD, so that the iterates are explicit "
-            "Euler steps of the flows drawn with them (flow time t = k s).",
-            "Gram solves by ng.Pinv (minimum norm; G is invertible here).",
-            "Loss and metric in the K = I form of toy_nonisotropic (equal to "
-            "ng.LeastSquares and ng.L2 on span Phi; the full run checks the iterates): "
-            "run in one process, the two figures share their compiled solves.",
-        ],
-        "all_methods_wall_time_s": time.perf_counter() - start,
-        "versions": {"ngflow": ng.__version__, "jax": jax.__version__},
+        "versions": _common.versions(),
     }
     return _common.jsonable({"settings": settings, "methods": methods, "cases": cases})
 
@@ -237,7 +192,7 @@ def _rows(suffix):
 def plot(data: dict, path) -> None:
     s = data["settings"]
     name, methods = s["labels"], data["methods"]
-    fig, axes = tp.figure(2, 3, width=5.2, height=4.7)
+    fig, axes = _common.figure(2, 3, width=5.2, height=4.7)
     for row, (case, suffix) in enumerate((("identity", "_identity"), ("mixed", ""))):
         c = data["cases"][case]
         ax_theta, ax_c, ax_loss = axes[row]
