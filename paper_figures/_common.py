@@ -3,7 +3,6 @@
 import contextlib
 import math
 import pathlib
-import time
 
 import jax
 import jax.monitoring
@@ -107,19 +106,16 @@ def solve(problem, method, steps: int, **options):
 
 
 def sweep(problem, method, over, steps: int, **options) -> list:
-    """One solve per member of `over` (a sequence): `problem` and `method` are objects or
-    functions of the member. The ensemble form of `ng.solve(..., over=...)`."""
-    start = time.perf_counter()
+    """One solve per member of `over` (a pytree of arrays with a leading batch axis):
+    `problem` and `method` are objects or module-level functions of the member. The
+    ensemble form of `ng.solve(..., over=...)`; returns the list of solutions."""
     sols = []
-    for x in over:
-        p = problem(x) if callable(problem) else problem
-        m = method(x) if callable(method) else method
+    for i in range(len(jax.tree.leaves(over)[0])):
+        x = jax.tree.map(lambda a, i=i: a[i], over)
+        p = problem if isinstance(problem, ng.Problem) else problem(x)
+        m = method if isinstance(method, ng.AbstractMethod) else method(x)
         sols.append(ng.solve(p, m, steps=steps, throw=False, **options))
-    _SWEEP_TIMES.append(time.perf_counter() - start)
     return sols
-
-
-_SWEEP_TIMES: list = []
 
 
 def first_below(values, threshold):

@@ -103,3 +103,19 @@ def flow(problem, flow_, t1, saves: int, description="", scale=1.0, tol=None) ->
 def xy(values) -> np.ndarray:
     """A JSON list of points (with `None` for NaN) back to a float array (n, 2)."""
     return _common.series(values).reshape(-1, 2)
+
+
+# Line styles per role of the momentum toy figures (toy_local_minimum, toy_non_l2).
+STYLE = {
+    "gd": dict(color="tab:purple", ls=":", marker="s"),
+    "hb": dict(color="tab:brown", ls="-", marker="v"),
+    "ngd": dict(color="black", ls="-", marker="o"),
+    "ngd_l2": dict(color="black", ls="-", marker="o"),
+    "ngd_gn": dict(color="tab:olive", ls="-", marker="D"),
+    "pm": dict(color="tab:pink", ls="-", marker="<"),
+    "lm": dict(color="tab:blue", ls="-", marker="^"),
+    "fd": dict(color="tab:orange", ls="--", marker="x"),
+    "lg": dict(color="tab:green", ls="-", marker="+"),
+    "nesterov": dict(color="tab:red", ls="-.", marker="*"),
+}
+FLOW_STYLE = dict(lw=3, alpha=0.4)

@@ -8,6 +8,7 @@ in `run`). The loss ½‖u − v‖²_K has a target u off the curve, so along t
 quartic in θ₁ with a local and a global minimum. Started in the basin of the local one,
 gradient descent (GD) and natural gradient descent (NGD) stop there; heavy-ball momentum
 (the slides' dv^LM = P_T[β p_{k−1} − α∇L]) and its variants may roll over the barrier.
+LG's "momentum" is β times the previous gradient step, never accumulated.
 
 Choices where the slides are silent: b = (1, 0), b⊥ = (0, 1) (the curve c = (θ, θ²)),
 K = I, u = (0.3, 2), θ₁(0) = −2.5; the metric of every natural method is the loss's
@@ -23,42 +24,27 @@ only): the heavy-ball flows θ'' = −γθ' − M⁻¹∇L, Euclidean (M = I) an
 (`ng.NaturalHeavyBallFlow`, M = G), with γ = (1 − β)/√α and time √α per iteration: the
 continuous limits of parameter-space heavy-ball and of heavy-ball on natural steps.
 
-Loss along the curve: local minimum θ₁ = −1.171 (L = 1.280), barrier θ₁ = −0.101
-(L = 2.060), global minimum θ₁ = 1.272 (L = 0.545); L(θ₁(0)) = 12.95.
+Robustness (`robustness` in the JSON): the final θ₁ and where it ends ("global" = within
+0.05 of the global θ₁) over a grid of β × step multipliers of the base α, each row of
+the grid one ensemble solve (`_common.sweep`). `--quick` runs the slides' six methods
+on a 2 × 2 grid and no flow.
 
-Measured (300 steps; `run(False)`): GD and NGD stop at the local minimum (final θ₁ =
-−1.1713, loss 1.2796). Natural heavy-ball LM and FD, natural Nesterov, heavy-ball on
-natural steps (parameter momentum) and parameter-space heavy-ball cross the barrier and
-end at the global minimum (θ₁ = 1.271-1.273, loss 0.54536; Nesterov converges fastest,
-within 1e-12 of L* from iteration 96, the others still oscillate: L − L* at the end
-5e-8 (LM, FD), 1e-6 (the parameter-momentum ones)). LG does
-NOT escape (final θ₁ = −1.1713): its "momentum" is β times the previous gradient step,
-never accumulated, so it is roughly NGD with the step α(1 + β). Both heavy-ball flows
-(natural and Euclidean) escape as their discrete methods do (L − L* = 9e-7, 2e-6 at
-the time of iteration 300).
-
-Robustness (`robustness` in the JSON, full run: β ∈ {0.5, 0.7, 0.85, 0.9, 0.93, 0.95,
-0.97} × step ∈ {0.5, 1, 1.5} × the base α; "escapes" = ends within 0.05 of the global θ₁):
-LM 16/21 (every β ≥ 0.85, and β = 0.7 at α = 0.3), FD 12/21 (β 0.85-0.95 except
-β = 0.85, α = 0.1; at β = 0.97 only α = 0.1: with larger steps it crosses back and
-settles in the local minimum), Nesterov 9/21 (exactly β ≥ 0.93), parameter momentum on
-natural steps 9/21 (β ≥ 0.93 with α ≥ 0.2, β = 0.9 with α = 0.3), Euclidean heavy-ball
-12/21 but erratically (escape and not alternate with α and β), GD, NGD and LG 0/21.
-With β = 0.5 nothing escapes. `--quick` runs the slides' six methods on a 2 × 2 grid
-(β ∈ {0.9, 0.95}, step × {0.5, 1}) and no flow.
-
-Wall time (2-core machine shared with other jobs, load ~5): full ~50 s, quick ~25-30 s;
-almost all of it is XLA compiling each method's loop (~1.5-3 s each) and each flow
-(~4-8 s); a sweep point reusing a compiled loop takes ~0.05 s.
+Asserted (tests, quick run): the loss along the curve has a real local minimum (well
+above the global one, below the barrier) and the start lies in its basin; GD, NGD and
+LG stop at the local minimum and never leave its basin; natural heavy-ball LM, FD and
+natural Nesterov end at the global minimum; the recorded function-space points lie on
+the parabola c = (θ, θ²); on the robustness grid LM escapes everywhere, GD, NGD and LG
+nowhere.
 """
 
-import jax
+import functools
+
 import jax.numpy as jnp
 import numpy as np
 
 import ngflow as ng
 
-from . import _common, _momentum_toy as _mt, _toy
+from . import _common, _toy
 
 
 NAME = "toy_local_minimum"
@@ -99,8 +85,7 @@ FLOW_LABELS = {
     "nhbf": "natural heavy-ball flow",
     "hbf": "heavy-ball flow (Euclidean)",
 }
-# --quick keeps the methods the slides name and no flow: every method and flow is one
-# XLA compilation of its whole loop (~1.5-3 s each on the shared 2-core machine).
+# --quick keeps the methods the slides name and no flow (each is one XLA compilation).
 QUICK_ROLES = ("gd", "ngd", "lm", "fd", "lg", "nesterov")
 EUCLIDEAN_ROLES = ("gd", "hb")
 
@@ -154,48 +139,29 @@ def problems() -> dict:
     }
 
 
-def methods(
-    step_natural=STEP_NATURAL, step_euclidean=STEP_EUCLIDEAN, beta=BETA
-) -> dict:
-    """role -> (method, description)."""
+def methods(step_natural=STEP_NATURAL, step_euclidean=STEP_EUCLIDEAN, beta=BETA):
+    """role -> method."""
     gram, a, e = ng.Pinv(), ng.Constant(step_natural), ng.Constant(step_euclidean)
-    hb = lambda transport: ng.HeavyBall(gram, a, beta, transport)
     return {
-        "gd": (
-            ng.GradientDescent(e),
-            f"ng.GradientDescent(ng.Constant({step_euclidean:g}))",
-        ),
-        "hb": (
-            ng.HeavyBall(gram, e, beta, ng.ParameterMomentum()),
-            f"ng.HeavyBall(Pinv, Constant({step_euclidean:g}), {beta:g}, "
-            "ParameterMomentum()), Euclidean metric: Polyak's heavy-ball",
-        ),
-        "ngd": (
-            ng.NaturalGradient(gram, a),
-            f"ng.NaturalGradient(ng.Pinv(), ng.Constant({step_natural:g}))",
-        ),
-        "pm": (
-            hb(ng.ParameterMomentum()),
-            f"ng.HeavyBall(Pinv, Constant({step_natural:g}), {beta:g}, "
-            "ParameterMomentum()): p_k = β p_{k-1} − α G⁻¹∇L",
-        ),
-        "lm": (
-            hb(ng.LastMomentum()),
-            f"ng.HeavyBall(..., {beta:g}, ng.LastMomentum())",
-        ),
-        "fd": (
-            hb(ng.FiniteDifference()),
-            f"ng.HeavyBall(..., {beta:g}, ng.FiniteDifference())",
-        ),
-        "lg": (
-            hb(ng.LastGradient()),
-            f"ng.HeavyBall(..., {beta:g}, ng.LastGradient())",
-        ),
-        "nesterov": (
-            ng.Nesterov(gram, a, beta),
-            f"ng.Nesterov(ng.Pinv(), ng.Constant({step_natural:g}), {beta:g}, natural=True)",
-        ),
+        "gd": ng.GradientDescent(e),
+        "hb": ng.HeavyBall(gram, e, beta, ng.ParameterMomentum()),  # Polyak (Euclidean)
+        "ngd": ng.NaturalGradient(gram, a),
+        "pm": ng.HeavyBall(gram, a, beta, ng.ParameterMomentum()),
+        "lm": ng.HeavyBall(gram, a, beta, ng.LastMomentum()),
+        "fd": ng.HeavyBall(gram, a, beta, ng.FiniteDifference()),
+        "lg": ng.HeavyBall(gram, a, beta, ng.LastGradient()),
+        "nesterov": ng.Nesterov(gram, a, beta),
     }
+
+
+def _sweep_method(role, x):
+    """The method of `role` at grid point x = {"beta", "factor"}."""
+    f = x["factor"]
+    return methods(STEP_NATURAL * f, STEP_EUCLIDEAN * f, x["beta"])[role]
+
+
+# One factory per role, built once: an ensemble solve compiles per factory identity.
+SWEEP_METHODS = {role: functools.partial(_sweep_method, role) for role in LABELS}
 
 
 def _roles(quick: bool) -> tuple:
@@ -214,49 +180,31 @@ def outcome(theta, facts) -> str:
 
 
 def _flows(probs) -> dict:
-    gamma_n = (1 - BETA) / np.sqrt(STEP_NATURAL)
-    gamma_e = (1 - BETA) / np.sqrt(STEP_EUCLIDEAN)
-    specs = {
-        "nhbf": (
-            probs["natural"],
-            ng.NaturalHeavyBallFlow(gamma_n),
-            np.sqrt(STEP_NATURAL),
-            f"heavy-ball on NGD steps, γ = (1 − β)/√α = {gamma_n:.4g}",
-        ),
-        "hbf": (
-            probs["euclidean"],
-            ng.HeavyBallFlow(gamma_e),
-            np.sqrt(STEP_EUCLIDEAN),
-            f"parameter-space heavy-ball, γ = (1 − β)/√α = {gamma_e:.4g}",
-        ),
-    }
     out = {}
-    for role, (problem, flow, scale, limit_of) in specs.items():
-        rec = _mt.solve_flow(problem, flow, STEPS * scale, FLOW_SAVES, scale)
-        rec["limit_of"] = limit_of
-        rec["flow"] = repr(flow)
+    for role, kind, step, flow in (
+        ("nhbf", "natural", STEP_NATURAL, ng.NaturalHeavyBallFlow),
+        ("hbf", "euclidean", STEP_EUCLIDEAN, ng.HeavyBallFlow),
+    ):
+        scale, f = np.sqrt(step), flow((1 - BETA) / np.sqrt(step))
+        rec = _toy.flow(probs[kind], f, STEPS * scale, FLOW_SAVES, repr(f), scale)
         out[FLOW_LABELS[role]] = rec
     return out
 
 
 def _sweep(probs, facts, quick: bool) -> dict:
-    """Final θ and outcome over a grid of β and step multipliers (compiled code reused)."""
+    """Final θ and outcome over a grid of β and step multipliers, one ensemble per role."""
     sweep = SWEEP["quick" if quick else "full"]
     betas, factors = sweep["betas"], sweep["step_factors"]
+    grid = np.meshgrid(betas, factors, indexing="ij")
+    xs = {"beta": grid[0].ravel(), "factor": grid[1].ravel()}
     table = {}
     for role in _roles(quick):
         problem = probs["euclidean" if role in EUCLIDEAN_ROLES else "natural"]
-        rows = []
-        for beta in betas:
-            row = []
-            for f in factors:
-                method = methods(STEP_NATURAL * f, STEP_EUCLIDEAN * f, beta)[role][0]
-                row.append(float(_mt.final_theta(problem, method, STEPS)[0]))
-            rows.append(row)
-        table[LABELS[role]] = {
-            "final_theta": rows,
-            "outcome": [[outcome(t, facts) for t in row] for row in rows],
-        }
+        sols = _common.sweep(problem, SWEEP_METHODS[role], xs, STEPS, save_params=True)
+        final = [float(sol.params[-1][0]) for sol in sols]
+        rows = np.reshape(final, grid[0].shape).tolist()
+        outcomes = [[outcome(t, facts) for t in row] for row in rows]
+        table[LABELS[role]] = {"final_theta": rows, "outcome": outcomes}
     return {
         "betas": betas,
         "step_factors": factors,
@@ -299,10 +247,9 @@ def run(quick: bool) -> dict:
             raise AssertionError(f"QuadraticModel gives {got}, expected {curve(t)}")
     results = {}
     for role in _roles(quick):
-        method, text = methods()[role]
+        method = methods()[role]
         problem = probs["euclidean" if role in EUCLIDEAN_ROLES else "natural"]
-        rec = _mt.solve(problem, method, STEPS)
-        rec["method"] = text
+        rec = _toy.discrete(problem, method, STEPS, repr(method))
         rec["final_theta"] = float(rec["theta"][-1, 0])
         rec["outcome"] = outcome(rec["final_theta"], facts)
         results[LABELS[role]] = rec
@@ -337,19 +284,12 @@ def run(quick: bool) -> dict:
         "stationary_points": facts,
         "flow_gamma": "(1 - beta) / sqrt(alpha); flow time sqrt(alpha) per iteration "
         "(natural gradient flow: alpha per iteration)",
-        "our_choices": [
-            "b = (1, 0), b_perp = (0, 1), K = I, u = (0.3, 2), theta0 = -2.5 (slides "
-            "silent): the loss along the curve then has a local minimum at "
-            f"{facts['theta_local']:.3f} and the global one at {facts['theta_global']:.3f}.",
-            "Natural methods use the loss's Gauss-Newton metric (LG needs it: it "
-            "transports the previous functional gradient, the loss residual).",
-            "Constant steps (the slides' alpha): 0.2 for natural methods, 0.02 for GD "
-            "and Euclidean heavy-ball (GD with 0.2 overshoots the barrier in one step).",
-            "LG with the library's sign: w = -alpha grad L(v_{k-1}) (the slides write "
-            "+beta grad L(v_{k-1}), which points uphill).",
-        ],
+        "our_choices": "b, b_perp, K, u, theta0 (slides silent); the Gauss-Newton "
+        "metric for the natural methods (LG needs it); constant steps 0.2 (natural), "
+        "0.02 (GD, Euclidean heavy-ball: 0.2 overshoots the barrier in one step); LG "
+        "with the library's sign w = -alpha grad L(v_{k-1}) (the slides' points uphill).",
         "robustness_summary": _summary(sweep),
-        "versions": {"ngflow": ng.__version__, "jax": jax.__version__},
+        "versions": _common.versions(),
     }
     return _common.jsonable(
         {
@@ -373,13 +313,13 @@ def _role_of(s, label):
 def plot(data: dict, path) -> None:
     s = data["settings"]
     facts = s["stationary_points"]
-    fig = _mt.grid_figure(16, 10)
+    fig = _common.canvas(16, 10)
     gs = fig.add_gridspec(2, 3)
     ax_f, ax_l, ax_t = (fig.add_subplot(gs[0, i]) for i in range(3))
     ax_loss = fig.add_subplot(gs[1, 0])
     ax_r = fig.add_subplot(gs[1, 1:])
     land = data["landscape"]
-    c_curve = _mt.xy(land["c"])
+    c_curve = _toy.xy(land["c"])
     u = np.asarray(s["u"])
 
     # (a) function space: loss contours, the curve, u, iterates.
@@ -401,8 +341,8 @@ def plot(data: dict, path) -> None:
         cm = curve(facts[key])
         ax_f.plot(cm[0], cm[1], mk, color="0.2", ms=10, mfc="none", label=name)
     for label, rec in data["methods"].items():
-        st = _mt.STYLE[_role_of(s, label)]
-        c = _mt.xy(rec["c"])
+        st = _toy.STYLE[_role_of(s, label)]
+        c = _toy.xy(rec["c"])
         ax_f.plot(
             c[:, 0],
             c[:, 1],
@@ -428,7 +368,7 @@ def plot(data: dict, path) -> None:
         land["theta"], land["loss"], color="0.3", lw=1.2, label="L along the manifold"
     )
     for label, rec in data["methods"].items():
-        st = _mt.STYLE[_role_of(s, label)]
+        st = _toy.STYLE[_role_of(s, label)]
         th = _common.series([t[0] for t in rec["theta"]])
         ax_l.plot(
             th,
@@ -466,7 +406,7 @@ def plot(data: dict, path) -> None:
 
     # (c) θ₁ against iteration, flows on the same axis.
     for label, rec in data["methods"].items():
-        st = _mt.STYLE[_role_of(s, label)]
+        st = _toy.STYLE[_role_of(s, label)]
         th = _common.series([t[0] for t in rec["theta"]])
         ax_t.plot(th, color=st["color"], ls=st["ls"], lw=1, label=label)
     flow_colors = {"ngf": "black", "nhbf": "tab:pink", "hbf": "tab:brown"}
@@ -478,7 +418,7 @@ def plot(data: dict, path) -> None:
             _common.series(rec["iteration"]),
             _common.series([t[0] for t in rec["theta"]]),
             color=flow_colors[role],
-            **_mt.FLOW_STYLE,
+            **_toy.FLOW_STYLE,
             label=label,
         )
     for key in ("theta_local", "theta_global"):
@@ -490,7 +430,7 @@ def plot(data: dict, path) -> None:
     # (d) loss above the global minimum per iteration.
     floor = facts["loss_global"]
     for label, rec in data["methods"].items():
-        st = _mt.STYLE[_role_of(s, label)]
+        st = _toy.STYLE[_role_of(s, label)]
         ax_loss.semilogy(
             _common.series(rec["losses"]) - floor,
             color=st["color"],
@@ -506,7 +446,7 @@ def plot(data: dict, path) -> None:
             _common.series(rec["iteration"]),
             _common.series(rec["losses"]) - floor,
             color=flow_colors[role],
-            **_mt.FLOW_STYLE,
+            **_toy.FLOW_STYLE,
             label=label,
         )
     ax_loss.axhline(facts["loss_local"] - floor, color="0.6", lw=0.8, ls=":")

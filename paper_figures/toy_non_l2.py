@@ -31,26 +31,17 @@ Gauss–Newton metric, where the functional gradient is the loss residual):
 library's sign). The natural gradient flow with the L² metric (full run only; time α
 per iteration) is the limit of NGD-L².
 
-Measured (100 steps; quick and full runs are the same discrete runs): final loss GD
-6.1e-3 > NGD-L² 1.3e-4 > LG 5.2e-7 > LM 1.4e-10 ≈ FD 1.4e-10 > NGD-Gauss–Newton 0
-(machine zero; it contracts the loss by (1 − α)² = 1/4 per step, 1e-11 at step 20);
-distance |c − u|: GD 4.9e-2, NGD-L² 7.2e-3, LG 4.3e-4, LM/FD 7.5e-6, Gauss–Newton 0.
-The L² natural gradient flow (full run) reaches loss 1.6e-4 at time 1 = 100 × α,
-next to NGD-L²'s 1.3e-4. Paths: NGD-L² and its flow first run along the stiff
-direction (the radial one from q, roughly +c₀; c₁ dips to −0.19 while u has c₁ = 1),
-then crawl up the narrow valley to u, zig-zagging: that crawl is what momentum speeds
-up. Gauss–Newton heads for u (its first step, α = 0.5, overshoots to c = (1.17, 0.88)
-because f is cubic). LM and FD nearly coincide; all L² methods share the first step.
-β sweep (`beta_sweep`, α = 0.01): final loss for β = 0.3 / 0.5 / 0.7 / 0.8: LM
-8.5e-7 / 1.4e-10 / 7.0e-14 / 2.7e-6, FD 8.5e-7 / 1.4e-10 / 6.3e-13 / 8.3e-6, LG
-4.5e-6 / 5.2e-7 / 1.6 / 26 (LG's effective step α(1 + β) passes the stability limit).
-The discrete runs agree to all printed digits with an independent NumPy implementation
-of the same recursions (checked while writing the figure).
+β sweep (`beta_sweep`): the final loss of LM, FD and LG at the same α over several β,
+one ensemble solve per transport (`_common.sweep`).
 
-Wall time (2-core machine shared with other jobs, load ~5): full ~40-50 s, quick
-~30-35 s, nearly all XLA compilation (one per method, ~3-5 s each under that load,
-one more for the flow).
+Asserted (tests, quick run): q is the fixed point R(u − v₀) + v₀; the final losses are
+ordered Gauss–Newton < LM ≈ FD < LG < NGD-L² < GD, each by a factor of 10 or more, and
+all converge; the same order holds for the distance to u; NGD-L² first moves away from
+u, Gauss–Newton does not; the tangent map stays of rank 2; all L² methods take the same
+first step; in the β sweep at β = 0.7 LM gains more while LG is worse than NGD-L².
 """
+
+import functools
 
 import jax
 import jax.numpy as jnp
@@ -58,7 +49,7 @@ import numpy as np
 
 import ngflow as ng
 
-from . import _common, _momentum_toy as _mt, _toy
+from . import _common, _toy
 
 
 NAME = "toy_non_l2"
@@ -164,62 +155,40 @@ def problems() -> dict:
 
 
 def methods(beta=BETA) -> dict:
-    """role -> (problem key, method, description)."""
+    """role -> (problem key, method)."""
     gram, a = ng.Pinv(), ng.Constant(STEP_L2)
-    hb = lambda transport: ng.HeavyBall(gram, a, beta, transport)
     return {
-        "gd": (
-            "l2",
-            ng.GradientDescent(ng.Constant(STEP_GD)),
-            f"ng.GradientDescent(ng.Constant({STEP_GD:g}))",
-        ),
-        "ngd_l2": (
-            "l2",
-            ng.NaturalGradient(gram, a),
-            f"ng.NaturalGradient(ng.Pinv(), ng.Constant({STEP_L2:g})), ng.L2 metric",
-        ),
-        "ngd_gn": (
-            "gn",
-            ng.NaturalGradient(gram, ng.Constant(STEP_GN)),
-            f"ng.NaturalGradient(ng.Pinv(), ng.Constant({STEP_GN:g})), "
-            "ng.GaussNewton() metric",
-        ),
-        "lm": (
-            "l2",
-            hb(ng.LastMomentum()),
-            f"ng.HeavyBall(Pinv, Constant({STEP_L2:g}), {beta:g}, LastMomentum()), L2",
-        ),
-        "fd": (
-            "l2",
-            hb(ng.FiniteDifference()),
-            f"ng.HeavyBall(Pinv, Constant({STEP_L2:g}), {beta:g}, FiniteDifference()), "
-            "L2",
-        ),
-        "lg": (
-            "l2",
-            hb(L2LastGradient()),
-            f"ng.HeavyBall(Pinv, Constant({STEP_L2:g}), {beta:g}, L2LastGradient()), "
-            "L2 (toy-specific transport, see the module)",
-        ),
+        "gd": ("l2", ng.GradientDescent(ng.Constant(STEP_GD))),
+        "ngd_l2": ("l2", ng.NaturalGradient(gram, a)),
+        "ngd_gn": ("gn", ng.NaturalGradient(gram, ng.Constant(STEP_GN))),
+        "lm": ("l2", ng.HeavyBall(gram, a, beta, ng.LastMomentum())),
+        "fd": ("l2", ng.HeavyBall(gram, a, beta, ng.FiniteDifference())),
+        "lg": ("l2", ng.HeavyBall(gram, a, beta, L2LastGradient())),
     }
 
 
+def _sweep_method(role, beta):
+    return methods(beta)[role][1]
+
+
+# One factory per role, built once: an ensemble solve compiles per factory identity.
+SWEEP_METHODS = {
+    role: functools.partial(_sweep_method, role) for role in ("lm", "fd", "lg")
+}
+
+
 def _beta_sweep(probs) -> dict:
-    """Final loss of LM, FD, LG over `BETA_SWEEP` (same α; compiled loops reused)."""
+    """Final loss of LM, FD, LG over `BETA_SWEEP` (same α), one ensemble per transport."""
     out = {"betas": list(BETA_SWEEP), "step": STEP_L2, "final_loss": {}}
-    for role in ("lm", "fd", "lg"):
-        losses = []
-        for beta in BETA_SWEEP:
-            _, method, _ = methods(beta)[role]
-            losses.append(float(_mt.solve(probs["l2"], method, STEPS)["final_loss"]))
-        out["final_loss"][LABELS[role]] = losses
+    for role, method in SWEEP_METHODS.items():
+        sols = _common.sweep(probs["l2"], method, np.asarray(BETA_SWEEP), STEPS)
+        out["final_loss"][LABELS[role]] = [float(sol.final_loss) for sol in sols]
     return out
 
 
 def _flow(probs) -> dict:
-    flow = _mt.solve_flow(
-        probs["l2"], ng.NaturalGradientFlow(), FLOW_TIME, FLOW_SAVES, STEP_L2
-    )
+    flow = ng.NaturalGradientFlow()
+    flow = _toy.flow(probs["l2"], flow, FLOW_TIME, FLOW_SAVES, repr(flow), STEP_L2)
     flow["f"] = distort(np.asarray(flow["c"]))
     flow["distance_to_u"] = np.linalg.norm(np.asarray(flow["c"]) - U, axis=1)
     flow["limit_of"] = "NGD, L2 metric (time alpha per iteration)"
@@ -229,17 +198,16 @@ def _flow(probs) -> dict:
 def run(quick: bool) -> dict:
     probs = problems()
     results = {}
-    for role, (key, method, text) in methods().items():
-        rec = _mt.solve(probs[key], method, STEPS)
+    for role, (key, method) in methods().items():
+        rec = _toy.discrete(probs[key], method, STEPS, repr(method))
         c = np.asarray(rec["c"])
-        rec["method"] = text
         rec["f"] = distort(c)
         rec["distance_to_u"] = np.linalg.norm(c - U, axis=1)
         rec["final_distance_to_u"] = float(np.linalg.norm(c[-1] - U))
         results[LABELS[role]] = rec
     sweep = _beta_sweep(probs)
     flows = {}
-    if not quick:  # one more XLA compilation (diffrax), ~3-5 s
+    if not quick:  # one more XLA compilation (diffrax)
         flows[FLOW_LABELS["ngf_l2"]] = _flow(probs)
     lo0, hi0 = LANDSCAPE["x0"]
     lo1, hi1 = LANDSCAPE["x1"]
@@ -277,17 +245,11 @@ def run(quick: bool) -> dict:
         "flow_time": FLOW_TIME,
         "gram": "ng.Pinv()",
         "final_losses": final,
-        "our_choices": [
-            "Nonlinear model (QuadraticModel, p = 2) so that the transports LM, FD, LG "
-            "differ (with the linear model LM = FD exactly).",
-            "Numbers B, Q, K, omega, u, theta0 (slides silent); q fixed (see "
-            "q_interpretation).",
-            "Constant steps near the largest stable one for GD and NGD-L2 (0.005, 0.01); "
-            "Gauss-Newton 0.5; beta = 0.5 for all momentum variants (LG diverges at 0.7).",
-            "LG with the L2 metric by a toy-specific transport (L2LastGradient); the "
-            "library's ng.LastGradient needs the Gauss-Newton metric.",
-        ],
-        "versions": {"ngflow": ng.__version__, "jax": jax.__version__},
+        "our_choices": "A nonlinear model (p = 2) so that LM, FD, LG differ; B, Q, K, "
+        "omega, u, theta0 (slides silent); q fixed; constant steps near the largest "
+        "stable ones for GD and NGD-L2; LG with the L2 metric by the toy-specific "
+        "L2LastGradient (ng.LastGradient needs the Gauss-Newton metric).",
+        "versions": _common.versions(),
     }
     return _common.jsonable(
         {
@@ -306,7 +268,7 @@ def _role_of(s, label):
 
 def plot(data: dict, path) -> None:
     s = data["settings"]
-    fig = _mt.grid_figure(17, 10.5)
+    fig = _common.canvas(17, 10.5)
     gs = fig.add_gridspec(2, 6)
     ax_c, ax_f = fig.add_subplot(gs[0, :3]), fig.add_subplot(gs[0, 3:])
     ax_l, ax_d, ax_b = (fig.add_subplot(gs[1, 2 * i : 2 * i + 2]) for i in range(3))
@@ -327,11 +289,11 @@ def plot(data: dict, path) -> None:
     )
     flows = [(label, rec) for label, rec in data["flows"].items()]
     for label, rec in flows:
-        fc, ff = _mt.xy(rec["c"]), _mt.xy(rec["f"])
-        ax_c.plot(fc[:, 0], fc[:, 1], color=FLOW_COLOR, **_mt.FLOW_STYLE, label=label)
-        ax_f.plot(ff[:, 0], ff[:, 1], color=FLOW_COLOR, **_mt.FLOW_STYLE, label=label)
+        fc, ff = _toy.xy(rec["c"]), _toy.xy(rec["f"])
+        ax_c.plot(fc[:, 0], fc[:, 1], color=FLOW_COLOR, **_toy.FLOW_STYLE, label=label)
+        ax_f.plot(ff[:, 0], ff[:, 1], color=FLOW_COLOR, **_toy.FLOW_STYLE, label=label)
     for label, rec in data["methods"].items():
-        st = _mt.STYLE[_role_of(s, label)]
+        st = _toy.STYLE[_role_of(s, label)]
         kw = dict(
             color=st["color"],
             ls=st["ls"],
@@ -341,7 +303,7 @@ def plot(data: dict, path) -> None:
             markevery=2,
             label=label,
         )
-        c, f = _mt.xy(rec["c"]), _mt.xy(rec["f"])
+        c, f = _toy.xy(rec["c"]), _toy.xy(rec["f"])
         ax_c.plot(c[:, 0], c[:, 1], **kw)
         ax_f.plot(f[:, 0], f[:, 1], **kw)
         ax_l.semilogy(
@@ -355,7 +317,7 @@ def plot(data: dict, path) -> None:
         )
     for label, rec in flows:
         it = _common.series(rec["iteration"])
-        kw = dict(color=FLOW_COLOR, **_mt.FLOW_STYLE, label=f"{label} (time / α)")
+        kw = dict(color=FLOW_COLOR, **_toy.FLOW_STYLE, label=f"{label} (time / α)")
         ax_l.semilogy(it, _common.series(rec["losses"]), **kw)
         ax_d.semilogy(it, _common.series(rec["distance_to_u"]), **kw)
     ax_c.plot(*u, "k*", ms=12, label="target u")
@@ -398,7 +360,7 @@ def plot(data: dict, path) -> None:
     )
     sweep = data["beta_sweep"]
     for label, losses in sweep["final_loss"].items():
-        st = _mt.STYLE[_role_of(s, label)]
+        st = _toy.STYLE[_role_of(s, label)]
         ax_b.semilogy(
             sweep["betas"],
             _common.series(losses),

@@ -1,16 +1,12 @@
 """Seed 003's momentum toy figures (`toy_local_minimum`, `toy_non_l2`) in quick mode: each
-runs, plots, and shows what it claims.
+runs, plots, and shows what it claims (the measured numbers are in each figure's JSON).
 
-Measured in quick mode (deterministic; the full runs agree, see the module docstrings):
+- toy_local_minimum: GD, NGD and LG stop at the local minimum; natural heavy-ball LM and
+  FD and natural Nesterov reach the global minimum.
+- toy_non_l2: the final losses are ordered GD > NGD-L² > LG > LM ≈ FD > NGD-Gauss–Newton;
+  NGD-L² first moves away from u.
 
-- toy_local_minimum: GD and NGD stop at the local minimum θ₁ = −1.171 (loss 1.280);
-  natural heavy-ball LM and FD and natural Nesterov (β = 0.95, α = 0.2) reach the global
-  minimum θ₁ = 1.272 (loss 0.5454); LG stays at the local minimum.
-- toy_non_l2 (100 steps): final loss GD 6.1e-3 > NGD-L² 1.3e-4 > LG 5.2e-7 > LM ≈ FD
-  1.4e-10 > NGD-Gauss–Newton (0); NGD-L² first moves away from u (c₁ down to −0.19).
-
-Each quick run is one module-scoped fixture (XLA compiles each method's loop once,
-~1.5-3 s each on the shared 2-core machine).
+Each quick run is one module-scoped fixture (XLA compiles each method's loop once).
 """
 
 import json
