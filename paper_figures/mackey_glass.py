@@ -8,7 +8,7 @@ compares GD, NGD and the natural momentum methods of the slides (heavy-ball LM, 
 and natural Nesterov) on it, with Adam as a first-order baseline.
 
 Our choices (recorded in `settings`): history x = 1.2 on the first 18 steps, 1000
-transient steps discarded (the series then stays in [0.37, 1.34]); 500 training windows
+transient steps discarded; 500 training windows
 at consecutive times t = 18..517 and 500 test windows at the next 500 times (a held-out
 future stretch); raw inputs. Loss ½ mean squared error (`ng.LeastSquares`), Gauss–Newton
 (= L² of the training points) metric, Gram solve `ng.Cholesky(1e-6)` (relative
@@ -16,41 +16,28 @@ Levenberg–Marquardt damping, λ = 1e-6·tr(G)/p) for NGD and for projecting th
 best of `ng.LogGrid(31, 2^-30, 1)` for every NGD-family step (the momentum part is not
 searched: the grid picks s along −h from θ + βm); GD: best of `ng.LogGrid(31, 1e-6,
 100)`; Adam: optax defaults, lr 1e-2. β = 0.5 in the main comparison, swept over
-{0.3, 0.5, 0.7, 0.9}. 500 iterations, initialisation seeds 0-5 (`--quick`: 100
-iterations, seeds 0-1, β ∈ {0.5, 0.9}). Panels: training and test loss (median and range
+{0.3, 0.5, 0.7, 0.9} (`SIZES`: iterations, seeds and βs of the full and quick runs). Panels: training and test loss (median and range
 over seeds), iterations to reach training loss 3e-5 (≈ 3× the floor) and the largest
 loss of the run against β, and the series with the prediction of the method with the
 lowest median test loss.
 
-Why damped: the undamped minimum-norm natural gradient stalls here. `ng.Pinv()` (rcond
-1e-7) ended 300 iterations at 1.2e-2, 1.1e-3, 9.5e-2 (seeds 0-2; step sizes ~1e-5, the
-direction dominated by tiny singular values) and `ng.QR()` 1000 iterations at 1.4e-2,
-6e-6, 4.6e-2, 0.41 (seeds 0-3), while `ng.Cholesky(1e-6)` reaches ~1e-5 on every seed.
+Why damped: the undamped minimum-norm natural gradient (`ng.Pinv()`, `ng.QR()`) stalls
+here, with tiny steps along directions dominated by tiny singular values, while
+`ng.Cholesky(1e-6)` reaches the loss floor on every seed.
 
-Measured (full run, 6 seeds, median [min, max]):
+Each method's seeds (and, for the momentum methods, seeds × β) are one ensemble solve
+(`_common.sweep`); the records are those of the first seed at β = 0.5, `seeds` their
+summary over all seeds.
 
-- final training loss: GD 5.9e-3 [5.5e-3, 6.1e-3], Adam 4.5e-3 [3.9e-3, 5.9e-3], NGD
-  1.0e-5 [7.9e-6, 1.3e-5]; at β = 0.5 LM 9.3e-6 [7.3e-6, 1.6e-5], FD 8.5e-6 [7.0e-6,
-  1.4e-5], LG 9.4e-6 [7.5e-6, 1.1e-5], Nesterov 1.0e-5 [8.0e-6, 1.2e-5]. Test loss:
-  GD 5.8e-3, Adam 4.5e-3, the NGD family 1.2e-5 to 1.5e-5 (no overfitting: the test
-  RMSE is ~2% of the series' standard deviation 0.235).
-- NGD is ~500× below GD and Adam after 500 iterations; GD is ahead only in the first
-  ~10 iterations.
-- Momentum does not lower the loss floor (every variant ends within the seed spread of
-  NGD). It can shorten the descent: iterations to 3e-5, NGD 33.5 [20, 66]; at β = 0.5
-  LM 30.5, FD 33.5, LG 27, Nesterov 18 [16, 100]; at β = 0.7 Nesterov 19 [16, 23] (every
-  seed faster than NGD's median), LG 23.5, LM 31 (one seed never), FD 49.5 (slower).
-- Heavy-ball is unstable at large β: at β = 0.9 the loss of the worst seed reaches 1.9e3
-  (LM), 3.1e3 (FD), 1.0e2 (LG) and 2, 5 and 1 of 6 seeds never reach 3e-5; natural
-  Nesterov at β = 0.9 stays below 2.4 and every seed reaches 3e-5 (median 22.5).
-- Time (shared 2-core CPU, load 4-5, so rough): ~0.6-1.9 ms per NGD-family iteration
-  (heavy-ball and Nesterov also project the momentum; XLA shares the factorization),
-  0.4-0.6 GD, ~0.1 Adam; compilation 2-7 s per method. Whole run 90-110 s; `--quick` ~40 s, 30 s of it the 7 compilations.
-- `--quick` (100 iterations, seeds 0-1): final loss GD 7.3e-3, Adam 1.6e-2, NGD 1.3e-5,
-  momentum (β = 0.5) 1.1e-5 to 1.3e-5; iterations to 3e-5 NGD 37, Nesterov 24.5; at
-  β = 0.9 heavy-ball's worst loss 1.9e3 (LM), 16 (FD), 1.0e2 (LG), Nesterov's 0.58.
+Asserted (tests, quick run): NGD's median final training and test losses are 100×
+below GD's and Adam's; every momentum variant at β = 0.5 ends within 3× of NGD; natural
+Nesterov reaches the threshold in fewer iterations than NGD (median below 0.8×); at
+β = 0.9 natural Nesterov's worst loss stays below twice the initial loss while
+heavy-ball LM, FD and LG blow up above 10× Nesterov's; the plotted prediction is the
+best method's model, with the recorded training and test losses.
 """
 
+import functools
 import time
 
 import equinox as eqx
@@ -58,13 +45,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
 import ngflow as ng
 
 from . import _common
-from .least_squares_shallow import compile_timer, timed_solve, timing
 
 
 NAME = "mackey_glass"
@@ -134,6 +118,28 @@ def make_model(seed: int):
     )
 
 
+@functools.cache
+def _data():
+    series, train_t, test_t = data()
+    train, test = windows(series, train_t), windows(series, test_t)
+    return series, train_t, test_t, *(jnp.asarray(v) for v in (*train, *test))
+
+
+def test_loss(model):
+    _, _, _, _, _, x_test, y_test = _data()
+    return 0.5 * jnp.mean((jax.vmap(model)(x_test) - y_test) ** 2)
+
+
+MONITORS = {"test_loss": test_loss}
+
+
+def problem(x) -> ng.Problem:
+    """The problem of initialisation seed `x["seed"]` (a factory of the ensemble solves)."""
+    _, _, _, x_train, y_train, _, _ = _data()
+    loss = ng.LeastSquares(y_train, x_train)
+    return ng.Problem(make_model(x["seed"]), loss, ng.GaussNewton())
+
+
 # -- methods ------------------------------------------------------------------------
 
 
@@ -150,38 +156,24 @@ def labels(beta=BETA) -> dict:
     }
 
 
-def _grid_text(g):
-    return f"ng.LogGrid({g['num']}, {g['smallest']:.3g}, {g['largest']:g})"
-
-
-def ngflow_methods(beta=BETA) -> dict:
-    """`role -> (method, description)` for the ngflow methods; the momentum ones at `beta`."""
-    grid, gram = ng.LogGrid(**GRID), ng.Cholesky(DAMPING)
-    g, c = _grid_text(GRID), f"ng.Cholesky({DAMPING:g})"
-    hb = "ng.HeavyBall({c}, {g}, beta={b:g}, transport=ng.{t}())"
+def method(role, x):
+    """The ngflow method of `role`; the momentum ones at β = `x["beta"]`."""
+    grid, gram, beta = ng.LogGrid(**GRID), ng.Cholesky(DAMPING), x["beta"]
     return {
-        "gd": (
-            ng.GradientDescent(ng.LogGrid(**GD_GRID)),
-            f"ng.GradientDescent({_grid_text(GD_GRID)})",
-        ),
-        "ngd": (ng.NaturalGradient(gram, grid), f"ng.NaturalGradient({c}, {g})"),
-        "lm": (
-            ng.HeavyBall(gram, grid, beta, ng.LastMomentum()),
-            hb.format(c=c, g=g, b=beta, t="LastMomentum"),
-        ),
-        "fd": (
-            ng.HeavyBall(gram, grid, beta, ng.FiniteDifference()),
-            hb.format(c=c, g=g, b=beta, t="FiniteDifference"),
-        ),
-        "lg": (
-            ng.HeavyBall(gram, grid, beta, ng.LastGradient()),
-            hb.format(c=c, g=g, b=beta, t="LastGradient"),
-        ),
-        "nesterov": (
-            ng.Nesterov(gram, grid, beta),
-            f"ng.Nesterov({c}, {g}, beta={beta:g}, natural=True)",
-        ),
-    }
+        "gd": lambda: ng.GradientDescent(ng.LogGrid(**GD_GRID)),
+        "ngd": lambda: ng.NaturalGradient(gram, grid),
+        "lm": lambda: ng.HeavyBall(gram, grid, beta, ng.LastMomentum()),
+        "fd": lambda: ng.HeavyBall(gram, grid, beta, ng.FiniteDifference()),
+        "lg": lambda: ng.HeavyBall(gram, grid, beta, ng.LastGradient()),
+        "nesterov": lambda: ng.Nesterov(gram, grid, beta),
+    }[role]()
+
+
+# One factory per role, built once: an ensemble solve compiles per factory identity.
+METHODS = {
+    role: functools.partial(method, role)
+    for role in ("gd", "ngd", "lm", "fd", "lg", "nesterov")
+}
 
 
 @eqx.filter_jit
@@ -195,61 +187,40 @@ def _adam_run(model, loss, monitors, steps: int, lr):
 
     def body(carry, _):
         p, state = carry
-        value, grad = jax.value_and_grad(lambda q: loss(eqx.combine(q, static)))(p)
-        _, mons = evaluate(p)
+        (value, mons), grad = jax.value_and_grad(evaluate, has_aux=True)(p)
         updates, state = opt.update(grad, state, p)
         return (optax.apply_updates(p, updates), state), (value, mons)
 
-    (p, _), (values, mons) = jax.lax.scan(
-        body, (params, opt.init(params)), None, length=steps
+    (p, _), (values, mons) = jax.lax.scan(body, (params, opt.init(params)), None, steps)
+    last = evaluate(p)
+    stack = lambda a, b: jnp.concatenate([a, b[None]])  # noqa: E731
+    return (
+        stack(values, last[0]),
+        jax.tree.map(stack, mons, last[1]),
+        eqx.combine(p, static),
     )
-    last, last_mons = evaluate(p)
-    losses = jnp.concatenate([values, last[None]])
-    mons = {k: jnp.concatenate([v, last_mons[k][None]]) for k, v in mons.items()}
-    return losses, mons, eqx.combine(p, static)
 
 
-def adam_solve(problem, steps, monitors):
-    """Adam on `problem.loss` (plain JAX + optax, one jitted `lax.scan`): a record with
-    the keys of `_common.record` that make sense for it, and the final model."""
-    with compile_timer() as compile_s:
-        start = time.perf_counter()
-        losses, mons, model = _adam_run(
-            problem.model, problem.loss, monitors, steps, ADAM_LR
-        )
-        losses = np.asarray(jax.block_until_ready(losses))
-        wall = time.perf_counter() - start
+def adam_solve(problem_, steps):
+    """Adam on `problem_.loss` (one jitted `lax.scan` of optax.adam): a record with the
+    keys of `_common.record` that make sense for it, and the final model."""
+    start = time.perf_counter()
+    losses, mons, model = _adam_run(
+        problem_.model, problem_.loss, MONITORS, steps, ADAM_LR
+    )
     final = float(losses[-1])
     rec = {
         "losses": losses,
-        "monitors": {k: np.asarray(v) for k, v in mons.items()},
+        "monitors": mons,
         "final_loss": final,
         "num_steps": steps,
-        "successful": bool(np.isfinite(final)),
         "result": "successful" if np.isfinite(final) else "nonfinite",
-        "wall_time_s": wall,
-        "wall_time_note": "one jitted lax.scan of optax.adam, JIT compilation included",
+        "wall_time_s": time.perf_counter() - start,
     }
-    return rec, compile_s[0], model
+    return rec, model
 
 
 # -- run ----------------------------------------------------------------------------
-
-
-def _first_below(losses, threshold):
-    hit = np.nonzero(np.asarray(losses) <= threshold)[0]
-    return int(hit[0]) if hit.size else None
-
-
-def _band(curves):
-    """Median, min and max over seeds of equally long curves (NaN-aware)."""
-    c = np.asarray([_common.series(_common.jsonable(v)) for v in curves], dtype=float)
-    with np.errstate(all="ignore"):
-        return {
-            "median": np.nanmedian(c, axis=0),
-            "min": np.nanmin(c, axis=0),
-            "max": np.nanmax(c, axis=0),
-        }
 
 
 def _sweep_entry(runs):
@@ -259,7 +230,7 @@ def _sweep_entry(runs):
     return {
         "final_losses": finals,
         "final_loss_median": float(np.median(finals)),  # NaN if any run failed
-        "iterations_to_threshold": [_first_below(c, THRESHOLD) for c in curves],
+        "iterations_to_threshold": [_common.first_below(c, THRESHOLD) for c in curves],
         "max_loss": [float(np.nanmax(c)) for c in curves],
     }
 
@@ -271,62 +242,38 @@ def _summary(runs):
         **_sweep_entry(runs),
         "final_test_losses": tests,
         "final_test_loss_median": float(np.median(tests)),
-        "loss_band": _band([r["losses"] for r in runs]),
-        "test_loss_band": _band([r["monitors"]["test_loss"] for r in runs]),
+        "loss_band": _common.band([r["losses"] for r in runs]),
+        "test_loss_band": _common.band([r["monitors"]["test_loss"] for r in runs]),
         "results": [r["result"] for r in runs],
-        "ms_per_iter": [r["ms_per_iter"] for r in runs],
     }
 
 
 def run(quick: bool) -> dict:
     size = SIZES["quick" if quick else "full"]
     steps, seeds, betas = size["steps"], size["seeds"], size["betas"]
-    series, train_t, test_t = data()
-    x_train, y_train = (jnp.asarray(v) for v in windows(series, train_t))
-    x_test, y_test = (jnp.asarray(v) for v in windows(series, test_t))
-
-    def test_loss(model):
-        return 0.5 * jnp.mean((jax.vmap(model)(x_test) - y_test) ** 2)
-
-    monitors = {"test_loss": test_loss}
-    loss = ng.LeastSquares(y_train, x_train)
-    problems = {s: ng.Problem(make_model(s), loss, ng.GaussNewton()) for s in seeds}
+    series, train_t, test_t, *_ = _data()
     name = labels(BETA)
-
     start = time.perf_counter()
-    per_seed, models, compile_total = {role: [] for role in name}, {}, 0.0
-    descriptions = {}
-    for role, (method, description) in ngflow_methods(BETA).items():
-        descriptions[role] = description
-        for s in seeds:
-            solution, compile_s = timed_solve(problems[s], method, steps, monitors)
-            rec = {**_common.record(solution), **timing(solution, compile_s)}
-            per_seed[role].append(rec)
-            models[role, s] = solution.model
-            compile_total += compile_s
+    per_seed, models, sweep, descriptions = {}, {}, {}, {}
+    for role, factory in METHODS.items():
+        role_betas = betas if role in MOMENTUM else (BETA,)
+        grid = np.meshgrid(role_betas, seeds, indexing="ij")
+        xs = {"beta": grid[0].ravel(), "seed": grid[1].ravel()}
+        sols = _common.sweep(problem, factory, xs, steps, monitors=MONITORS)
+        descriptions[role] = repr(factory({"beta": BETA}))
+        runs = {}
+        for i, sol in enumerate(sols):
+            runs.setdefault(float(xs["beta"][i]), []).append(_common.record(sol))
+        per_seed[role] = runs[BETA]
+        models[role] = sols[list(role_betas).index(BETA) * len(seeds)].model
+        if role in MOMENTUM:  # the β sweep (β = 0 is NGD)
+            sweep[role] = {f"{b:g}": _sweep_entry(runs[b]) for b in role_betas}
     descriptions["adam"] = f"optax.adam({ADAM_LR:g}) (b1 0.9, b2 0.999, eps 1e-8)"
+    per_seed["adam"] = []
     for s in seeds:
-        rec, compile_s, model = adam_solve(problems[s], steps, monitors)
-        per_seed["adam"].append({**rec, **_adam_timing(rec, compile_s)})
-        models["adam", s] = model
-        compile_total += compile_s
-
-    # The β sweep (β = BETA is the main comparison's runs; β = 0 is NGD).
-    sweep = {role: {f"{BETA:g}": _sweep_entry(per_seed[role])} for role in MOMENTUM}
-    for beta in betas:
-        if beta == BETA:
-            continue
-        table = ngflow_methods(beta)
-        for role in MOMENTUM:
-            runs = []
-            for s in seeds:
-                solution, compile_s = timed_solve(
-                    problems[s], table[role][0], steps, monitors
-                )
-                runs.append(_common.record(solution))
-                compile_total += compile_s
-            sweep[role][f"{beta:g}"] = _sweep_entry(runs)
-    ngd_entry = _sweep_entry(per_seed["ngd"])
+        rec, model = adam_solve(problem({"seed": s}), steps)
+        per_seed["adam"].append(rec)
+        models.setdefault("adam", model)
 
     # The records: initialisation seed seeds[0], plus the summary over all seeds.
     methods = {}
@@ -337,73 +284,48 @@ def run(quick: bool) -> dict:
             **runs[0],
             "record_note": f"losses, monitors, stats, final_loss, times: seed {seeds[0]}",
             "seeds": _summary(runs),
-            "wall_time_s_all_seeds": float(sum(r["wall_time_s"] for r in runs)),
         }
 
     # The prediction of the best method (lowest median final test loss), seed seeds[0].
     best = min(name, key=lambda r: methods[name[r]]["seeds"]["final_test_loss_median"])
     all_t = np.concatenate([train_t, test_t])
     inputs, targets = windows(series, all_t)
-    predicted = jax.vmap(models[best, seeds[0]])(jnp.asarray(inputs))
+    predicted = jax.vmap(models[best])(jnp.asarray(inputs))
 
     settings = {
         "quick": quick,
         "labels": name,
         "series": {
-            "map": "x(t+1) = (1-b) x(t) + a x(t-tau) / (1 + x(t-tau)^10)",
             "a": A,
             "b": B,
             "tau": TAU,
-            "history": f"x = {HISTORY} on the first tau + 1 = {TAU + 1} steps",
+            "history": HISTORY,
             "transient": TRANSIENT,
-            "range": [float(series.min()), float(series.max())],
         },
         "inputs": f"x(t - l) for l in {list(LAGS)}, raw (not normalised)",
         "target": f"x(t + {HORIZON})",
-        "train": f"{N_TRAIN} consecutive times t = {train_t[0]}..{train_t[-1]} "
-        "(t indexes the series after the transient)",
-        "test": f"the next {N_TEST} times t = {test_t[0]}..{test_t[-1]} (held out)",
-        "loss": "ng.LeastSquares(targets, inputs): 1/2 mean_i (v(x_i) - y_i)^2 "
-        "on the training windows",
-        "test_loss": "the same 1/2 mean squared error on the test set (monitor `test_loss`)",
+        "train_times": [int(train_t[0]), int(train_t[-1])],
+        "test_times": [int(test_t[0]), int(test_t[-1])],
+        "loss": "ng.LeastSquares: 1/2 mean_i (v(x_i) - y_i)^2 on the training windows",
         "metric": "ng.GaussNewton() (= the L2 metric of the training points)",
-        "model": f"eqx.nn.MLP(4, 'scalar', {HIDDEN}, 1, activation=tanh), key = seed",
-        "num_parameters": ng.num_parameters(problems[seeds[0]].model),
+        "num_parameters": ng.num_parameters(make_model(seeds[0])),
         "steps": steps,
         "seeds": list(seeds),
         "gram": f"ng.Cholesky({DAMPING:g}): relative damping, λ = {DAMPING:g} tr(G)/p",
-        "step_grid": {
-            **GRID,
-            "note": "best of the grid (early exit), for every ngflow method but GD",
-        },
+        "step_grid": GRID,
         "gd_step_grid": GD_GRID,
         "adam_lr": ADAM_LR,
         "beta": BETA,
         "betas": list(betas),
         "threshold": THRESHOLD,
         "best": {"role": best, "label": name[best], "seed": seeds[0]},
-        "our_choices": [
-            "The slides give the map, the inputs, the target and the 4-10-1 network only; "
-            "the initial history, the transient, the training/test split, the damping, "
-            "the step grids, β, the iteration count and the seeds are ours.",
-            "NGD's Gram solve is damped (Levenberg–Marquardt): undamped minimum-norm "
-            "directions (ng.Pinv(), ng.QR() at rcond 1e-7) stall on this problem, see "
-            "the module docstring.",
-            "Records are of initialisation seed 0; `seeds` summarises all seeds.",
-        ],
-        "compile_time_s_total": compile_total,
         "all_methods_wall_time_s": time.perf_counter() - start,
-        "versions": {
-            "ngflow": ng.__version__,
-            "jax": jax.__version__,
-            "equinox": eqx.__version__,
-            "optax": optax.__version__,
-        },
+        "versions": {**_common.versions(), "optax": optax.__version__},
     }
     out = {
         "settings": settings,
         "methods": methods,
-        "beta_sweep": {"ngd": ngd_entry, "momentum": sweep},
+        "beta_sweep": {"ngd": _sweep_entry(per_seed["ngd"]), "momentum": sweep},
         "prediction": {
             "t": all_t + HORIZON,
             "true": targets,
@@ -412,15 +334,6 @@ def run(quick: bool) -> dict:
         },
     }
     return _common.jsonable(out)
-
-
-def _adam_timing(rec, compile_s):
-    run_s = max(rec["wall_time_s"] - compile_s, 0.0)
-    return {
-        "compile_time_s": compile_s,
-        "run_time_s": run_s,
-        "ms_per_iter": 1e3 * run_s / rec["num_steps"],
-    }
 
 
 # -- plot ---------------------------------------------------------------------------
@@ -441,37 +354,25 @@ def _curves(ax, data, key, ylabel, title):
     s = data["settings"]
     final = "final_loss_median" if key == "loss_band" else "final_test_loss_median"
     for role, label in s["labels"].items():
-        summary = data["methods"][label]["seeds"]
-        band = summary[key]
-        med = _common.series(band["median"])
-        k = np.arange(med.size) + 1
-        style = STYLE[role]
-        ax.loglog(
+        summary, style = data["methods"][label]["seeds"], STYLE[role]
+        k = np.arange(len(summary[key]["median"])) + 1
+        text = f"{label}: {summary[final]:.1e}"
+        _common.draw_band(
+            ax,
             k,
-            med,
-            label=f"{label}: {summary[final]:.1e}",
+            summary[key],
+            style["color"],
+            text,
             lw=style.get("lw", 1.3),
             ls=style["ls"],
-            color=style["color"],
         )
-        ax.fill_between(
-            k,
-            _common.series(band["min"]),
-            _common.series(band["max"]),
-            color=style["color"],
-            alpha=0.12,
-            lw=0,
-        )
+    ax.set_xscale("log")
+    ax.set_ylim(top=2.0)
     ax.axhline(s["threshold"], color="0.3", lw=0.6, ls=":")
     n = len(s["seeds"])
-    ax.set(
-        xlabel="iteration + 1",
-        ylabel=ylabel,
-        title=f"{title} (median, band: {n} seeds)",
-    )
-    ax.set_ylim(top=2.0)
-    ax.grid(True, which="major", alpha=0.3)
-    ax.legend(fontsize=7, loc="lower left", title="final (median)", title_fontsize=7)
+    legend = {"loc": "lower left", "title": "final (median)", "title_fontsize": 7}
+    title = f"{title} (median, band: {n} seeds)"
+    _common.finish(ax, legend, xlabel="iteration + 1", ylabel=ylabel, title=title)
 
 
 def _beta_points(data, field):
@@ -615,8 +516,7 @@ def _prediction(ax, data):
 
 def plot(data: dict, path) -> None:
     s = data["settings"]
-    fig = Figure(figsize=(16, 10), layout="constrained")
-    FigureCanvasAgg(fig)
+    fig = _common.canvas(16, 10)
     ax = fig.subplot_mosaic([["loss", "test", "speed"], ["series", "series", "blowup"]])
     _curves(
         ax["loss"], data, "loss_band", "training loss ½ mean (v − y)²", "Training loss"
