@@ -11,6 +11,7 @@ from the model's values on the quadrature points).
 """
 
 import diffrax as dfx
+import equinox as eqx
 import numpy as np
 import scipy.linalg
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -147,13 +148,13 @@ def discrete(problem, method, steps: int, description: str) -> dict:
 def flow(problem, flow_, t1: float, saves: int, description: str) -> dict:
     """One `ng.solve` of a flow, saved at `saves` equispaced times in [0, t1]."""
     ts = np.linspace(0.0, t1, saves)
+    controller = dfx.PIDController(rtol=FLOW_RTOL, atol=FLOW_ATOL)
     solution = ng.solve(
         problem,
-        flow_,
+        eqx.tree_at(lambda f: f.stepsize_controller, flow_, controller),
         t1=t1,
         saveat=ts,
         monitors=MONITORS,
-        stepsize_controller=dfx.PIDController(rtol=FLOW_RTOL, atol=FLOW_ATOL),
     )
     return {
         "kind": "flow",
