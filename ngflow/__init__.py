@@ -103,6 +103,7 @@ from ._methods import (  # noqa: E402
     NaturalGradient as NaturalGradient,
     Nesterov as Nesterov,
     Newton as Newton,
+    Optax as Optax,
     ParameterMomentum as ParameterMomentum,
     ScaledDescent as ScaledDescent,
     StepInfo as StepInfo,

@@ -13,7 +13,6 @@ Explicit Euler with step $s$ on [`ngflow.NaturalGradientFlow`][] is
 """
 
 import abc
-import time
 import warnings
 from collections.abc import Callable
 
@@ -27,16 +26,28 @@ from . import _progress
 from ._domains import has_samplers
 from ._gram import AbstractGramSolver, Cholesky
 from ._gram._base import as_float
+from ._loop import check_monitors, Timer, warn_if_loss_grew
 from ._methods._natural_gradient import residual_loss_and_gradient
 from ._params import FlatModel
 from ._problem import Problem
 from ._repr import settings_repr
 from ._results import RESULTS
-from ._solution import SolveError, summary_repr
+from ._solution import common_dict, plain, SolveError, summary_repr
 
 
 class AbstractFlow(eqx.Module):
     """A continuous-time method: $dy/ds = F(y)$ with $\\theta$ read off the state $y$.
+
+    Every flow takes the integrator's options as keyword arguments (as SciML puts
+    algorithm options on the algorithm): `solver` (a diffrax solver, default
+    `Tsit5()`), `stepsize_controller` (default `PIDController(rtol=1e-6, atol=1e-9)`;
+    `ConstantStepSize()` with `dt0` for fixed steps), `dt0` (default $(t_1-t_0)/1000$)
+    and `max_steps` (10 000).
+
+    ```python
+    flow = ng.GradientFlow(solver=dfx.Euler(), stepsize_controller=dfx.ConstantStepSize(),
+                           dt0=0.01)  # explicit Euler with step 0.01
+    ```
 
     ```python
     class SlowGradientFlow(ng.AbstractFlow):  # dθ/ds = −c∇L, state y = θ
@@ -51,6 +62,13 @@ class AbstractFlow(eqx.Module):
     """
 
     __repr__ = settings_repr
+
+    solver: dfx.AbstractSolver = eqx.field(default=dfx.Tsit5(), kw_only=True)
+    stepsize_controller: dfx.AbstractStepSizeController = eqx.field(
+        default=dfx.PIDController(rtol=1e-6, atol=1e-9), kw_only=True
+    )
+    dt0: float | None = eqx.field(default=None, kw_only=True)
+    max_steps: int = eqx.field(default=10_000, static=True, kw_only=True)
 
     @abc.abstractmethod
     def init(self, theta0: Float[Array, " p"]) -> PyTree:
@@ -199,8 +217,9 @@ class FlowSolution(eqx.Module):
         `num_rejected_steps`).
     - `result`: a [`ngflow.RESULTS`][].
     - `diffrax_result`: diffrax's own result (e.g. an event, or `max_steps_reached`).
-    - `wall_time`: seconds for the call.
-    - `successful`: whether it ended without a failure. `print(sol)` is a summary.
+    - `wall_time`: seconds for the call; `compile_time`: the part spent compiling.
+    - `successful`: whether it ended without a failure. `print(sol)` is a summary;
+        `to_dict()` gives the numbers as plain lists (for JSON).
 
     ```python
     sol = ng.solve(problem, ng.NaturalGradientFlow(), t1=1.0, loss_tol=1e-10)
@@ -221,11 +240,28 @@ class FlowSolution(eqx.Module):
     result: RESULTS
     diffrax_result: dfx.RESULTS
     wall_time: float
+    compile_time: float = 0.0
 
     @property
     def successful(self) -> bool:
         """Whether the integration ended without a failure."""
         return bool(self.result == RESULTS.successful)
+
+    def to_dict(self, params: bool = False) -> dict:
+        """The numbers as plain Python (lists of floats, NaN kept), for `json.dump`: ts,
+        losses, monitors, stats, t_final, final_loss, result, wall_time, compile_time,
+        and with `params=True` the saved parameters."""
+        out = {
+            "ts": self.ts,
+            "losses": self.losses,
+            "monitors": self.monitors,
+            "stats": self.stats,
+            "t_final": self.t_final,
+            "final_loss": self.final_loss,
+        }
+        if params:
+            out["params"] = self.params
+        return {**plain(out), **common_dict(self)}
 
     def __repr__(self) -> str:
         return summary_repr(
@@ -249,11 +285,8 @@ def _run_flow(
     t0,
     t1,
     dt0,
-    solver,
-    controller,
     ts,
     loss_tol,
-    max_steps,
     meter,
 ):
     flat = FlatModel(problem.model)
@@ -264,15 +297,15 @@ def _run_flow(
         event = dfx.Event(lambda s, y, args, **kw: loss_at(flow.theta(y)) <= loss_tol)
     sol = dfx.diffeqsolve(
         term,
-        solver,
+        flow.solver,
         t0,
         t1,
         dt0,
         flow.init(flat.theta0),
         saveat=dfx.SaveAt(subs=[dfx.SubSaveAt(ts=ts), dfx.SubSaveAt(t1=True)]),
-        stepsize_controller=controller,
+        stepsize_controller=flow.stepsize_controller,
         event=event,
-        max_steps=max_steps,
+        max_steps=flow.max_steps,
         throw=False,
         progress_meter=meter,
     )
@@ -311,25 +344,40 @@ def _run_flow(
     )
 
 
+_MOVED = ("solver", "stepsize_controller", "dt0", "max_steps")
+
+
 def solve_flow(
     problem: Problem,
     flow: AbstractFlow,
     *,
     t1: float,
     t0: float = 0.0,
-    solver: dfx.AbstractSolver | None = None,
-    stepsize_controller: dfx.AbstractStepSizeController | None = None,
-    dt0: float | None = None,
     saveat: Float[Array, " n"] | None = None,
     loss_tol: float | None = None,
-    max_steps: int = 10_000,
     monitors: dict[str, Callable] | None = None,
     throw: bool = True,
     progress: bool | None = None,
+    **options,
 ) -> FlowSolution:
     """See [`ngflow.solve`][] (the flow form)."""
-    from ._solve import _check_monitors
-
+    moved = sorted(set(options) & set(_MOVED))
+    if moved:
+        given = ", ".join(f"{k}=..." for k in moved)
+        raise TypeError(
+            f"solve: {', '.join(moved)} belong to the flow now: "
+            f"ng.{type(flow).__name__}(..., {given}), as SciML puts algorithm options "
+            "on the algorithm."
+        )
+    if options:
+        raise TypeError(
+            f"solve: unexpected argument(s) {', '.join(sorted(options))} for a flow; "
+            "it takes t1, t0, saveat, loss_tol, monitors, throw and progress."
+        )
+    if not isinstance(problem, Problem):
+        raise TypeError(
+            f"solve: `problem` must be an ng.Problem, got {type(problem).__name__}."
+        )
     if has_samplers(problem):
         raise ValueError(
             "solve: a flow needs fixed points; this problem resamples its points "
@@ -337,12 +385,8 @@ def solve_flow(
         )
     if not t1 > t0:
         raise ValueError(f"solve: `t1` must exceed `t0`, got t0={t0}, t1={t1}.")
-    monitors = _check_monitors(monitors, problem.model)
-    solver = dfx.Tsit5() if solver is None else solver
-    if stepsize_controller is None:
-        stepsize_controller = dfx.PIDController(rtol=1e-6, atol=1e-9)
-    if dt0 is None:
-        dt0 = (t1 - t0) / 1000
+    monitors = check_monitors(monitors, problem.model)
+    dt0 = (t1 - t0) / 1000 if flow.dt0 is None else flow.dt0
     ts = (
         jnp.linspace(t0, t1, 101)
         if saveat is None
@@ -351,22 +395,19 @@ def solve_flow(
     if ts.ndim != 1 or ts.shape[0] < 1:
         raise ValueError("solve: `saveat` must be a non-empty 1D array of times.")
     _progress._flow_desc[0] = type(flow).__name__
-    start = time.perf_counter()
-    out = _run_flow(
-        problem,
-        flow,
-        monitors,
-        jnp.asarray(t0, float),
-        jnp.asarray(t1, float),
-        jnp.asarray(dt0, float),
-        solver,
-        stepsize_controller,
-        ts,
-        None if loss_tol is None else jnp.asarray(loss_tol, float),
-        int(max_steps),
-        _FlowMeter() if _progress.enabled(progress) else dfx.NoProgressMeter(),
-    )
-    out = jax.block_until_ready(out)
+    with Timer() as timer:
+        out = _run_flow(
+            problem,
+            flow,
+            monitors,
+            jnp.asarray(t0, float),
+            jnp.asarray(t1, float),
+            jnp.asarray(dt0, float),
+            ts,
+            None if loss_tol is None else jnp.asarray(loss_tol, float),
+            _FlowMeter() if _progress.enabled(progress) else dfx.NoProgressMeter(),
+        )
+        out = jax.block_until_ready(out)
     finite = bool(out.pop("finite"))
     r = out["diffrax_result"]
     diffrax_ok = bool(r == dfx.RESULTS.successful) or bool(
@@ -377,7 +418,12 @@ def solve_flow(
         result = RESULTS.nonfinite
     elif not diffrax_ok:
         result = RESULTS.integration_failed
-    sol = FlowSolution(**out, result=result, wall_time=time.perf_counter() - start)
+    sol = FlowSolution(
+        **out,
+        result=result,
+        wall_time=timer.wall_time,
+        compile_time=timer.compile_time,
+    )
     _progress.solved(sol.final_loss)
     if not diffrax_ok or not finite:
         message = (
@@ -390,7 +436,5 @@ def solve_flow(
             )
         warnings.warn(message, stacklevel=3)
     if result == RESULTS.successful:
-        from ._solve import warn_if_loss_grew
-
         warn_if_loss_grew(sol.losses[0], sol.final_loss, flow, stacklevel=4)
     return sol

@@ -24,6 +24,9 @@ def _field(value) -> str:
 
 
 def settings_repr(self) -> str:
-    fields = (f for f in dataclasses.fields(self) if f.repr)
+    # positional fields first, then keyword-only ones (a flow's integrator options)
+    fields = sorted(
+        (f for f in dataclasses.fields(self) if f.repr), key=lambda f: bool(f.kw_only)
+    )
     body = ", ".join(f"{f.name}={_field(getattr(self, f.name))}" for f in fields)
     return f"{type(self).__name__}({body})"

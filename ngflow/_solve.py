@@ -1,7 +1,4 @@
-import time
-import warnings
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 import equinox as eqx
 import jax
@@ -9,18 +6,17 @@ import jax.lax as lax
 import jax.numpy as jnp
 import jax.tree_util as jtu
 import numpy as np
+from jaxtyping import PyTree
 
 from . import _progress
 from ._domains import has_samplers, resample
+from ._flows import AbstractFlow, FlowSolution, solve_flow
+from ._loop import check_monitors, observe, report_end, Timer
 from ._methods import AbstractMethod
 from ._params import FlatModel
 from ._problem import Problem
 from ._results import RESULTS
-from ._solution import Solution, SolveError
-
-
-if TYPE_CHECKING:
-    from ._flows import AbstractFlow, FlowSolution
+from ._solution import Solution
 
 
 def _fill(shape_dtype):
@@ -32,17 +28,8 @@ def _fill(shape_dtype):
     return jnp.full(shape_dtype.shape, -1, dtype)
 
 
-@eqx.filter_jit
-def _run(
-    problem,
-    method,
-    monitors,
-    steps: int,
-    progress: bool,
-    save_params: bool,
-    bar_id,
-    key,
-):
+def _loop(problem, method, monitors, steps, progress, save_params, bar_id, key):
+    """One discrete run as a `lax.scan` (traced inside `jit`, and `vmap` for ensembles)."""
     flat = FlatModel(problem.model)
     theta0 = flat.theta0
     sampled = has_samplers(problem)
@@ -52,10 +39,6 @@ def _run(
 
     state0 = method.init(problem_at(0), flat, theta0)
 
-    def observe(theta):
-        model = flat.model_at(theta)
-        return {name: jnp.asarray(m(model)) for name, m in monitors.items()}
-
     def do_step(theta, state, k):
         theta_next, state_next, info = method.step(problem_at(k), flat, theta, state)
         record = {
@@ -63,7 +46,7 @@ def _run(
             "grad_norm": info.grad_norm,
             "step_size": info.step_size,
             "stats": info.stats,
-            "monitors": observe(theta),
+            "monitors": observe(monitors, flat.model_at(theta)),
             "params": theta if save_params else None,
         }
         return theta_next, state_next, info.result, record
@@ -81,9 +64,9 @@ def _run(
         theta, state, step_result, record = lax.cond(go, do_step, skip, theta, state, k)
         result = RESULTS.where(go, step_result, result)
         taken = taken + (go & (step_result == RESULTS.successful))
-        if progress:
+        if progress:  # the condition is on k only, so an ensemble's members agree
             lax.cond(
-                go & ((k % every == 0) | (k == steps - 1)),
+                (k % every == 0) | (k == steps - 1),
                 lambda: jax.debug.callback(_progress.update, bar_id, k, record["loss"]),
                 lambda: None,
             )
@@ -95,7 +78,9 @@ def _run(
     ok = result == RESULTS.successful
     model = flat.model_at(theta)
     final_loss = jnp.where(ok, problem_at(steps).loss(model), jnp.nan)
-    final_monitors = jtu.tree_map(lambda v: jnp.where(ok, v, jnp.nan), observe(theta))
+    final_monitors = jtu.tree_map(
+        lambda v: jnp.where(ok, v, jnp.nan), observe(monitors, model)
+    )
     losses = jnp.concatenate([records["loss"], final_loss[None]])
     monitor_series = {
         name: jnp.concatenate([records["monitors"][name], final_monitors[name][None]])
@@ -118,36 +103,70 @@ def _run(
     )
 
 
-def _check_monitors(monitors, model) -> dict[str, Callable]:
-    if monitors is None:
-        return {}
-    if not isinstance(monitors, dict):
+_run = eqx.filter_jit(_loop)
+
+
+@eqx.filter_jit
+def _run_over(
+    problem, method, over, keys, monitors, steps, progress, save_params, bar_id
+):
+    """An ensemble: `_loop` vmapped over the members of `over` and/or a batch of keys."""
+
+    def one(x, key):
+        p = problem if isinstance(problem, Problem) else problem(x)
+        m = method if isinstance(method, AbstractMethod) else method(x)
+        _check_member(p, m)
+        return _loop(p, m, monitors, steps, progress, save_params, bar_id, key)
+
+    key_axis = None if keys.ndim == 0 else 0
+    return eqx.filter_vmap(one, in_axes=(eqx.if_array(0), key_axis))(over, keys)
+
+
+def _check_member(problem, method):
+    if not isinstance(problem, Problem):
         raise TypeError(
-            "solve: `monitors` must be a dict {name: fn(model) -> scalar}, got "
-            f"{type(monitors).__name__}."
+            "solve(over=...): `problem` must be an ng.Problem or a function of one "
+            f"member returning one, got {type(problem).__name__}."
         )
-    for name, fn in monitors.items():
-        if not callable(fn):
-            raise TypeError(f"solve: monitor {name!r} is not callable.")
-        try:
-            out = eqx.filter_eval_shape(fn, model)
-        except Exception as e:  # noqa: BLE001
+    if not isinstance(method, AbstractMethod):
+        raise TypeError(f"solve(over=...): {_not_a_method(method)}")
+
+
+def _batch_of(over, key) -> int | None:
+    """The ensemble size given by `over` and/or a batch of keys (`None`: one run)."""
+    sizes = {}
+    if over is not None:
+        leaves = [a for a in jtu.tree_leaves(over) if eqx.is_array_like(a)]
+        if not leaves or any(jnp.ndim(a) == 0 for a in leaves):
             raise ValueError(
-                f"solve: monitor {name!r} failed on the model: {type(e).__name__}: {e}"
-            ) from None
-        if getattr(out, "shape", None) != ():
-            raise ValueError(
-                f"solve: monitor {name!r} must return a scalar, got "
-                f"{getattr(out, 'shape', type(out))}."
+                "solve: `over` must be a pytree of arrays with a leading batch axis (one "
+                "entry per member), e.g. jnp.array([0.1, 0.2]) or jax.random.split(key, 8)."
             )
-    return dict(monitors)
+        sizes["over"] = {int(jnp.shape(a)[0]) for a in leaves}
+    if key is not None and _is_key_batch(key):
+        sizes["key"] = {int(key.shape[0])}
+    found = set().union(*sizes.values()) if sizes else set()
+    if len(found) > 1:
+        raise ValueError(
+            f"solve: the batch axes of `over` and `key` differ: {sizes}; every leaf of "
+            "`over` and a batch of keys must have the same leading size."
+        )
+    return found.pop() if found else None
+
+
+def _is_key_batch(key) -> bool:
+    key = jnp.asarray(key) if not isinstance(key, jax.Array) else key
+    if jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key):
+        return key.ndim == 1
+    return key.ndim == 2  # raw uint32 keys, shape (B, 2)
 
 
 def solve(
-    problem: Problem,
-    method: "AbstractMethod | AbstractFlow",
+    problem: "Problem | Callable[[PyTree], Problem]",
+    method: "AbstractMethod | AbstractFlow | Callable[[PyTree], AbstractMethod]",
     *,
     steps: int | None = None,
+    over: PyTree | None = None,
     monitors: dict[str, Callable] | None = None,
     throw: bool = True,
     progress: bool | None = None,
@@ -171,10 +190,17 @@ def solve(
 
     **Arguments:**
 
-    - `problem`: an [`ngflow.Problem`][].
+    - `problem`: an [`ngflow.Problem`][] (with `over`: or a function of one member
+        returning one).
     - `method`: a discrete method, e.g. [`ngflow.NaturalGradient`][],
-        [`ngflow.GradientDescent`][], [`ngflow.Newton`][].
+        [`ngflow.GradientDescent`][], [`ngflow.Newton`][], [`ngflow.Optax`][] (with
+        `over`: or a function of one member returning one); or a flow (below).
     - `steps`: the number of steps.
+    - `over`: run an **ensemble**: a pytree of arrays with a leading axis, one entry
+        per member (initial models stacked by `eqx.filter_vmap`, keys from
+        `jax.random.split`, an array of step sizes or β). The members run as one
+        `vmap` of the loop, compiled once, and the result is one Solution with a
+        leading member axis (`Solution.select`, `.median`, `.quantile`).
     - `monitors`: `{name: fn(model) -> scalar}` evaluated at every iterate, e.g.
         [`ngflow.RelativeL2Error`][]. Plain functions are compiled by identity: a new
         `lambda` (or closure) per call recompiles the solve, so build the dict once and
@@ -182,15 +208,26 @@ def solve(
         recompile.
     - `throw`: if `True` (default), raise [`ngflow.SolveError`][] (holding the partial
         solution) when the solve fails: NaN/Inf loss or gradient, or a failed metric
-        solve. If `False`, check `Solution.result`. A step rule that finds no decrease
-        (a stall, `RESULTS.search_failed`) stops the loop with a warning, never raises.
+        solve (in an ensemble: any member). If `False`, check `Solution.result`. A step
+        rule that finds no decrease (a stall, `RESULTS.search_failed`) stops the loop
+        with a warning, never raises.
     - `progress`: show a progress bar of the steps and the loss (`None`: only when
         standard error is a terminal). To group the bars of many solves under one,
         see [`ngflow.progress_group`][].
     - `save_params`: keep the flat parameters of every iterate in `Solution.params`.
     - `key`: a `jax.random.key` for the points of sampled losses (those given a sampler
         such as `box.sampler(n)` instead of points); step $k$ uses
-        `fold_in(key, k // every)`. Default `jax.random.key(0)`.
+        `fold_in(key, k // every)`. Default `jax.random.key(0)`. A batch of keys
+        (`jax.random.split(key, n)`) runs an ensemble of `n` members by itself.
+
+    ```python
+    def gd(s):  # define member functions once, at module level: they compile by identity
+        return ng.GradientDescent(ng.Constant(s))
+
+    sols = ng.solve(problem, gd, steps=5, over=jnp.array([0.1, 0.2, 0.3]))
+    assert sols.batch_size == 3 and sols.losses.shape == (3, 6)
+    sols.median("losses"), sols.select(2).final_loss
+    ```
 
     **Returns:** an [`ngflow.Solution`][].
 
@@ -198,25 +235,23 @@ def solve(
     [`ngflow.NaturalGradientFlow`][], [`ngflow.HeavyBallFlow`][],
     [`ngflow.NaturalHeavyBallFlow`][]) the ODE is integrated by diffrax and the result is
     an [`ngflow.FlowSolution`][]. Instead of `steps` pass `t1` and optionally `t0` (0),
-    `solver` (a diffrax solver, default `Tsit5()`), `stepsize_controller` (default
-    `PIDController(rtol=1e-6, atol=1e-9)`; `ConstantStepSize()` with `dt0` for fixed
-    steps), `dt0` (default $(t_1 - t_0)/1000$), `saveat` (times at which to record,
-    default 101 equispaced), `loss_tol` (stop when the loss falls below it: a diffrax
-    event), `max_steps` (10 000), and `monitors`, `throw`, `progress` as above (the
-    flow's bar is diffrax's `TqdmProgressMeter`, in percent of $[t_0, t_1]$).
+    `saveat` (times at which to record, default 101 equispaced) and `loss_tol` (stop
+    when the loss falls below it: a diffrax event), with `monitors`, `throw`,
+    `progress` as above (the flow's bar is diffrax's `TqdmProgressMeter`, in percent of
+    $[t_0, t_1]$). The integrator's own options (`solver`, `stepsize_controller`,
+    `dt0`, `max_steps`) belong to the flow: `ng.NaturalGradientFlow(solver=...)`.
 
     ```python
     sol = ng.solve(problem, ng.NaturalGradientFlow(), t1=1.0, loss_tol=1e-10)
     sol.ts, sol.losses, sol.t_final
     ```
     """
-    from ._flows import AbstractFlow, solve_flow
-
     if isinstance(method, AbstractFlow):
-        if steps is not None or save_params or key is not None:
+        if steps is not None or save_params or key is not None or over is not None:
             raise ValueError(
-                "solve: a flow is integrated up to `t1=...`; `steps`, `save_params` and "
-                "`key` are for discrete methods (a flow always records its parameters)."
+                "solve: a flow is integrated up to `t1=...`; `steps`, `save_params`, "
+                "`key` and `over` are for discrete methods (a flow always records its "
+                "parameters)."
             )
         return solve_flow(
             problem,
@@ -228,67 +263,65 @@ def solve(
         )
     if flow_options:
         raise TypeError(
-            f"solve: unexpected argument(s) {', '.join(sorted(flow_options))}; t1, solver, "
-            f"stepsize_controller, dt0, saveat, loss_tol and max_steps are for flows."
+            f"solve: unexpected argument(s) {', '.join(sorted(flow_options))}; t1, t0, "
+            "saveat and loss_tol are for flows."
         )
     if steps is None:
         raise ValueError("solve: `steps=` is required for a discrete method.")
-    if not isinstance(problem, Problem):
-        raise TypeError(
-            f"solve: `problem` must be an ng.Problem, got {type(problem).__name__}."
-        )
-    if not isinstance(method, AbstractMethod):
-        raise TypeError(f"solve: {_not_a_method(method)}")
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
         raise ValueError(
             f"solve: `steps` must be a non-negative integer, got {steps!r}."
         )
     steps = int(steps)
-    monitors = _check_monitors(monitors, problem.model)
-    show = _progress.enabled(progress) and steps > 0
-    bar_id = _progress.open_bar(steps, type(method).__name__) if show else -1
-    start = time.perf_counter()
-    try:
-        key = jax.random.key(0) if key is None else key
-        out = _run(
-            problem,
-            method,
-            monitors,
-            steps,
-            show,
-            bool(save_params),
-            jnp.asarray(bar_id),
-            key,
+    key = jax.random.key(0) if key is None else key
+    batch = _batch_of(over, key)
+    if batch is None:
+        if not isinstance(problem, Problem):
+            raise TypeError(
+                "solve: `problem` must be an ng.Problem (a function of one member only "
+                f"with `over=`), got {type(problem).__name__}."
+            )
+        if not isinstance(method, AbstractMethod):
+            raise TypeError(f"solve: {_not_a_method(method)}")
+        model = problem.model
+    else:
+        first = jtu.tree_map(lambda a: a[0] if eqx.is_array_like(a) else a, over)
+        member = problem if isinstance(problem, Problem) else problem(first)
+        _check_member(
+            member, method if isinstance(method, AbstractMethod) else method(first)
         )
-        out = jax.block_until_ready(out)
+        model = member.model
+    monitors = check_monitors(monitors, model)
+    show = _progress.enabled(progress) and steps > 0
+    label = type(method).__name__ if batch is None else f"ensemble of {batch}"
+    bar_id = _progress.open_bar(steps, label) if show else -1
+    try:
+        with Timer() as timer:
+            options = (monitors, steps, show, bool(save_params), jnp.asarray(bar_id))
+            if batch is None:
+                out = _run(problem, method, *options, key)
+            else:
+                out = _run_over(problem, method, over, key, *options)
+            out = jax.block_until_ready(out)
     finally:
         if show:
             _progress.close_bar(bar_id)
-    wall_time = time.perf_counter() - start
-    solution = Solution(**out, wall_time=wall_time)
-    _progress.solved(solution.final_loss)
-    if solution.result == RESULTS.search_failed:
-        k = int(solution.num_steps)
-        warnings.warn(
-            f"ngflow.solve stopped at step {k} of {steps} with loss "
-            f"{float(solution.losses[k]):.3e}: {RESULTS[solution.result]}",
-            stacklevel=2,
+    solution = Solution(
+        **out, wall_time=timer.wall_time, compile_time=timer.compile_time
+    )
+    _progress.solved(jnp.nanmedian(solution.final_loss))
+
+    def where(one):
+        return (
+            f"step {int(one.num_steps)} of {steps} with loss "
+            f"{float(one.losses[int(one.num_steps)]):.3e}"
         )
-    elif throw and solution.result != RESULTS.successful:
-        k = int(solution.num_steps)
-        raise SolveError(
-            f"ngflow.solve stopped at step {k} of {steps}: "
-            f"{RESULTS[solution.result]}\n(Pass `throw=False` to get the partial "
-            "Solution; it is also in this exception's `.solution`.)",
-            solution,
-        )
-    if solution.result == RESULTS.successful:
-        warn_if_loss_grew(solution.losses[0], solution.final_loss, method)
+
+    report_end(solution, where, throw, method)
     return solution
 
 
 def _not_a_method(method) -> str:
-    from ._flows import AbstractFlow
     from ._gram import AbstractGramSolver
     from ._methods._step_rules import AbstractStepRule
 
@@ -309,17 +342,3 @@ def _not_a_method(method) -> str:
         "`method` must be an ngflow method (e.g. ng.NaturalGradient()) or flow "
         f"(e.g. ng.NaturalGradientFlow()), got {name}."
     )
-
-
-def warn_if_loss_grew(initial, final, method, stacklevel: int = 3) -> None:
-    """Warns when a run ends with its loss far (10×) above where it started."""
-    first, last = float(initial), float(final)
-    growth = last - first
-    if growth > 9 * abs(first) and growth > 1e-12:
-        warnings.warn(
-            f"ngflow.solve: the loss ended at {last:.3e}, up from {first:.3e} at the start "
-            f"({type(method).__name__}). The steps are too long: a constant step size, or "
-            "momentum with beta near 1 (the step rule does not search along the momentum "
-            "term); try ng.LogGrid(), a smaller step or beta, or (momentum) restart=True.",
-            stacklevel=stacklevel,
-        )

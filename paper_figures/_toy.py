@@ -13,6 +13,7 @@ the quadrature points it is the $(N, N)$ matrix $W\\Phi K\\Phi^\\top W$ (`point_
 """
 
 import diffrax as dfx
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -91,10 +92,11 @@ def flow(problem, flow_, t1, saves: int, description="", scale=1.0, tol=None) ->
     """A flow saved at `saves` equispaced times in [0, t1]; `iteration` = t / `scale` puts
     it on the iteration axis of the discrete method it is the limit of; `tol`: (rtol,
     atol) of diffrax's PID controller (default ng.solve's)."""
-    options = {"saveat": np.linspace(0.0, t1, saves), "monitors": MONITORS}
     if tol is not None:
-        options["stepsize_controller"] = dfx.PIDController(rtol=tol[0], atol=tol[1])
-    sol = ng.solve(problem, flow_, t1=t1, throw=False, **options)
+        controller = dfx.PIDController(rtol=tol[0], atol=tol[1])
+        flow_ = eqx.tree_at(lambda f: f.stepsize_controller, flow_, controller)
+    ts = np.linspace(0.0, t1, saves)
+    sol = ng.solve(problem, flow_, t1=t1, saveat=ts, monitors=MONITORS, throw=False)
     out = {"kind": "flow", "method": description, **_common.record(sol), **_path(sol)}
     ts = np.asarray(sol.ts)
     return {**out, "ts": ts, "iteration": ts / scale, "t_final": sol.t_final}

@@ -154,8 +154,9 @@ def _pair(methods, a, theta0, points, y, steps):
 
 
 def _flows(a, theta0, points, y, times):
-    flow = ng.NaturalGradientFlow(ng.Cholesky(0.0))
-    controller = dfx.PIDController(**FLOW_TOL)
+    flow = ng.NaturalGradientFlow(
+        ng.Cholesky(0.0), stepsize_controller=dfx.PIDController(**FLOW_TOL)
+    )
     runs = {}
     for coords, mat in (("theta", np.eye(2)), ("x", a)):
         sol = ng.solve(
@@ -163,7 +164,6 @@ def _flows(a, theta0, points, y, times):
             flow,
             t1=float(times[-1]),
             saveat=times,
-            stepsize_controller=controller,
             throw=False,
         )
         params = np.asarray(sol.params)

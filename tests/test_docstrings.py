@@ -4,10 +4,12 @@ Each example block is run with `exec` in a fresh copy of a namespace made once b
 preamble, so docstring examples may use exactly these names:
 
 ```python
+import diffrax as dfx
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 
 import ngflow as ng
 

@@ -43,8 +43,8 @@ def test_natural_gradient_flow_decays_like_exp_minus_2t():
     l_min = _minimum(problem)
     ts = jnp.linspace(0.0, 3.0, 7)
     sol = ng.solve(
-        problem, ng.NaturalGradientFlow(ng.Cholesky(0.0)), t1=3.0, saveat=ts,
-        stepsize_controller=TIGHT,
+        problem, ng.NaturalGradientFlow(ng.Cholesky(0.0), stepsize_controller=TIGHT),
+        t1=3.0, saveat=ts,
     )  # fmt: skip
     excess = np.asarray(sol.losses) - l_min
     np.testing.assert_allclose(
@@ -58,8 +58,8 @@ def test_natural_heavy_ball_flow_is_a_critically_damped_oscillator():
     l_min = _minimum(problem)
     ts = jnp.linspace(0.0, 4.0, 9)
     sol = ng.solve(
-        problem, ng.NaturalHeavyBallFlow(2.0, ng.Cholesky(0.0)), t1=4.0, saveat=ts,
-        stepsize_controller=TIGHT,
+        problem, ng.NaturalHeavyBallFlow(2.0, ng.Cholesky(0.0), stepsize_controller=TIGHT),
+        t1=4.0, saveat=ts,
     )  # fmt: skip
     excess = np.asarray(sol.losses) - l_min
     t = np.asarray(ts)
@@ -77,12 +77,12 @@ def test_gradient_flows_match_the_matrix_exponential():
     g = jax.hessian(loss)(theta0)
     theta_star = theta0 - jnp.linalg.solve(g, jax.grad(loss)(theta0))
     t1 = 2.0
-    sol = ng.solve(problem, ng.GradientFlow(), t1=t1, stepsize_controller=TIGHT)
+    sol = ng.solve(problem, ng.GradientFlow(stepsize_controller=TIGHT), t1=t1)
     expected = theta_star + jax.scipy.linalg.expm(-g * t1) @ (theta0 - theta_star)
     np.testing.assert_allclose(sol.params[-1], expected, rtol=1e-7, atol=1e-9)
     # Heavy-ball flow θ'' = −γθ' − (Gθ − b): compare with the same system written out.
     gamma = 1.5
-    sol = ng.solve(problem, ng.HeavyBallFlow(gamma), t1=t1, stepsize_controller=TIGHT)
+    sol = ng.solve(problem, ng.HeavyBallFlow(gamma, stepsize_controller=TIGHT), t1=t1)
     a = jnp.block([[jnp.zeros_like(g), jnp.eye(3)], [-g, -gamma * jnp.eye(3)]])
     y0 = jnp.concatenate([theta0 - theta_star, jnp.zeros(3)])
     expected = theta_star + (jax.scipy.linalg.expm(a * t1) @ y0)[:3]
@@ -93,8 +93,10 @@ def test_explicit_euler_on_the_natural_gradient_flow_is_natural_gradient():
     problem = mlp_problem(seed=2)
     s, n = 0.1, 5
     flow = ng.solve(
-        problem, ng.NaturalGradientFlow(ng.Cholesky(1e-3)), t1=n * s, solver=dfx.Euler(),
-        stepsize_controller=dfx.ConstantStepSize(), dt0=s, saveat=jnp.arange(n + 1) * s,
+        problem,
+        ng.NaturalGradientFlow(ng.Cholesky(1e-3), solver=dfx.Euler(),
+                               stepsize_controller=dfx.ConstantStepSize(), dt0=s),
+        t1=n * s, saveat=jnp.arange(n + 1) * s,
     )  # fmt: skip
     steps = ng.solve(
         problem, ng.NaturalGradient(ng.Cholesky(1e-3), ng.Constant(s)), steps=n,
@@ -142,7 +144,7 @@ def test_heavy_ball_flow_energy_is_non_increasing(gamma):
     loss = jax.vmap(lambda t: problem.loss(flat.model_at(t)))
     ts = jnp.linspace(0.0, 20.0, 401)
     sol = ng.solve(
-        problem, ng.HeavyBallFlow(gamma), t1=20.0, saveat=ts, stepsize_controller=TIGHT
+        problem, ng.HeavyBallFlow(gamma, stepsize_controller=TIGHT), t1=20.0, saveat=ts
     )
     theta, velocity = sol.states
     np.testing.assert_allclose(theta, sol.params)
@@ -171,19 +173,18 @@ def test_a_collapsing_step_size_is_reported():
     # tangent vectors: the adaptive controller shrinks dt until max_steps.
     problem = mlp_problem(seed=0)
     with pytest.raises(ng.SolveError, match="ODE solver"):
-        ng.solve(problem, ng.NaturalGradientFlow(ng.Pinv()), t1=10.0, max_steps=200)
+        ng.solve(problem, ng.NaturalGradientFlow(ng.Pinv(), max_steps=200), t1=10.0)
     with pytest.warns(UserWarning, match="ODE solver"):
         sol = ng.solve(
             problem,
-            ng.NaturalGradientFlow(ng.Pinv()),
+            ng.NaturalGradientFlow(ng.Pinv(), max_steps=200),
             t1=10.0,
-            max_steps=200,
             throw=False,
         )
     assert sol.result == ng.RESULTS.integration_failed
     assert float(sol.t_final) < 10.0
     # The default damped solve gets there.
-    sol = ng.solve(problem, ng.NaturalGradientFlow(), t1=10.0, max_steps=2000)
+    sol = ng.solve(problem, ng.NaturalGradientFlow(max_steps=2000), t1=10.0)
     assert float(sol.final_loss) < 1e-3 * float(sol.losses[0])
 
 

@@ -16,6 +16,7 @@ from ._momentum import (
     ParameterMomentum as ParameterMomentum,
 )
 from ._natural_gradient import NaturalGradient as NaturalGradient, Newton as Newton
+from ._optax import Optax as Optax
 from ._step_rules import (
     AbstractStepRule as AbstractStepRule,
     Backtracking as Backtracking,
