@@ -7,7 +7,7 @@ Each figure is a module `paper_figures/<name>.py` defining
 - `plot(data: dict, path: pathlib.Path) -> None`: writes the PNG from that data.
 
 By convention `data["methods"][label]` holds one record per method with `final_loss`
-and `wall_time_s` (see `_common.record`); `python -m paper_figures` prints them.
+and `wall_time` (see `_common.record`); `python -m paper_figures` prints them.
 
 To add a figure, drop in its module and list its name in `FIGURES`.
 """

@@ -107,7 +107,7 @@ def _make(
     for label, result in data.get("methods", {}).items():  # the figures' convention
         say(
             f"  {label:16s} final loss {_fmt(result.get('final_loss'))}  "
-            f"wall time {result.get('wall_time_s', float('nan')):.1f} s"
+            f"wall time {result.get('wall_time', float('nan')):.1f} s"
         )
     say(
         f"{name}: done in {time.perf_counter() - start:.1f} s -> {json_path}, {png_path}"

@@ -5,7 +5,6 @@ import math
 import pathlib
 
 import jax
-import jax.monitoring
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -49,73 +48,42 @@ def versions() -> dict:
 
 # -- solves ------------------------------------------------------------------------------
 
-# Not "/jax/core/compile/jaxpr_trace_duration": traces nest, so counting them double counts.
-_COMPILE_EVENTS = (
-    "/jax/core/compile/jaxpr_to_mlir_module_duration",
-    "/jax/core/compile/backend_compile_duration",
-)
 
-
-@contextlib.contextmanager
-def compile_timer():
-    """Yields a one-element list accumulating the seconds JAX spends lowering and compiling
-    inside the block (`jax.monitoring` events)."""
-    total = [0.0]
-
-    def listener(event, duration_secs, **_):
-        if event in _COMPILE_EVENTS:
-            total[0] += duration_secs
-
-    jax.monitoring.register_event_duration_secs_listener(listener)
-    try:
-        yield total
-    finally:
-        jax.monitoring.unregister_event_duration_listener(listener)
-
-
-def record(sol, compile_s: float | None = None) -> dict:
-    """The per-iterate series and summary of one solve (not yet JSON-converted); with
-    `compile_s`, also the compile time and ms per iteration without it."""
-    out = {
-        "losses": sol.losses,
-        "monitors": sol.monitors,
-        "step_sizes": getattr(sol, "step_sizes", None),
-        "stats": sol.stats,
-        "final_loss": sol.final_loss,
-        "num_steps": getattr(sol, "num_steps", None),
-        "successful": sol.successful,
-        "result": ng.RESULTS[sol.result] or "successful",
-        "wall_time_s": sol.wall_time,
-    }
-    if compile_s is not None:
-        run_s = max(sol.wall_time - compile_s, 0.0)
-        steps = int(sol.num_steps)
-        out.update(
-            compile_time_s=compile_s,
-            run_time_s=run_s,
-            ms_per_iter=1e3 * run_s / steps if steps else float("nan"),
-        )
+def record(sol) -> dict:
+    """`sol.to_dict()` (JSON-able; `wall_time`, `compile_time` in seconds) with the figures'
+    `final_loss` and, for a discrete solve, `ms_per_iter` (compilation excluded)."""
+    if isinstance(sol, ng.FlowSolution):  # its to_dict() asks for a batch_size it lacks
+        keys = ("ts", "losses", "monitors", "stats", "t_final", "wall_time")
+        out = {key: jsonable(getattr(sol, key)) for key in keys}
+        out["result"] = ng.RESULTS[sol.result] or "successful"
+    else:
+        out = sol.to_dict()
+    out["final_loss"] = float(sol.final_loss)
+    if "num_steps" in out:
+        run = max(sol.wall_time - sol.compile_time, 0.0)
+        out["ms_per_iter"] = 1e3 * run / max(out["num_steps"], 1)
     return out
 
 
 def solve(problem, method, steps: int, **options):
-    """`ng.solve` without raising; returns the solution and its seconds of compilation."""
-    with compile_timer() as compile_s:
-        sol = ng.solve(problem, method, steps=steps, throw=False, **options)
-    return sol, compile_s[0]
+    """`ng.solve` without raising."""
+    return ng.solve(problem, method, steps=steps, throw=False, **options)
 
 
-def sweep(problem, method, over, steps: int, **options) -> list:
-    """One solve per member of `over` (a pytree of arrays with a leading batch axis):
-    `problem` and `method` are objects or module-level functions of the member. The
-    ensemble form of `ng.solve(..., over=...)`; returns the list of solutions."""
-    sols = []
+def sweep(problem, method, over, steps: int, vmap: bool = True, **options) -> list:
+    """The solutions of an ensemble (`problem`, `method`: objects or module-level functions
+    of a member of `over`): one `ng.solve(..., over=over)`, one compile for all members;
+    with `vmap=False` one solve per member (the same numbers up to round-off)."""
+    if vmap:
+        sols = ng.solve(problem, method, steps=steps, over=over, throw=False, **options)
+        return [sols.select(i) for i in range(sols.batch_size)]
+    out = []
     for i in range(len(jax.tree.leaves(over)[0])):
         x = jax.tree.map(lambda a, i=i: a[i], over)
         p = problem if isinstance(problem, ng.Problem) else problem(x)
         m = method if isinstance(method, ng.AbstractMethod) else method(x)
-        sols.append(ng.solve(p, m, steps=steps, throw=False, **options))
-    return sols
+        out.append(ng.solve(p, m, steps=steps, throw=False, **options))
+    return out
 
 
 def first_below(values, threshold):

@@ -75,8 +75,8 @@ def solve_all(problem, table, steps, monitors, k, features, check=True) -> dict:
     greedy summary and, if `check`, the tangent-space check at its first and last iterate."""
     results = {}
     for label, (method, description) in table.items():
-        sol, compile_s = _common.solve(problem, method, steps, monitors=monitors)
-        rec = {"method": description, **_common.record(sol, compile_s)}
+        sol = _common.solve(problem, method, steps, monitors=monitors)
+        rec = {"method": description, **_common.record(sol)}
         if isinstance(getattr(method, "gram", None), ng.Greedy):
             rec["greedy"] = greedy_summary(sol, k)
             rec["stats"] = {

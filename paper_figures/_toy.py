@@ -79,7 +79,7 @@ def _path(sol) -> dict:
 
 def discrete(problem, method, steps: int, description: str = "") -> dict:
     """One `ng.solve` with its iterates in θ (`theta`) and in function space (`c`)."""
-    sol, _ = _common.solve(problem, method, steps, monitors=MONITORS, save_params=True)
+    sol = _common.solve(problem, method, steps, monitors=MONITORS, save_params=True)
     return {
         "kind": "discrete",
         "method": description,

@@ -25,9 +25,10 @@ Why damped: the undamped minimum-norm natural gradient (`ng.Pinv()`, `ng.QR()`) 
 here, with tiny steps along directions dominated by tiny singular values, while
 `ng.Cholesky(1e-6)` reaches the loss floor on every seed.
 
-Each method's seeds (and, for the momentum methods, seeds × β) are one ensemble solve
-(`_common.sweep`); the records are those of the first seed at β = 0.5, `seeds` their
-summary over all seeds.
+Each method's seeds are one ensemble solve (`_common.sweep`; Adam is `ng.Optax`); the
+momentum methods run seeds × β one solve at a time (heavy-ball's blow-up at β = 0.9 is
+chaotic, and the ensemble's round-off moves its worst loss past the asserted margin).
+The records are those of the first seed at β = 0.5, `seeds` their summary over all seeds.
 
 Asserted (tests, quick run): NGD's median final training and test losses are 100×
 below GD's and Adam's; every momentum variant at β = 0.5 ends within 3× of NGD; natural
@@ -161,6 +162,7 @@ def method(role, x):
     grid, gram, beta = ng.LogGrid(**GRID), ng.Cholesky(DAMPING), x["beta"]
     return {
         "gd": lambda: ng.GradientDescent(ng.LogGrid(**GD_GRID)),
+        "adam": lambda: ng.Optax(optax.adam(ADAM_LR)),
         "ngd": lambda: ng.NaturalGradient(gram, grid),
         "lm": lambda: ng.HeavyBall(gram, grid, beta, ng.LastMomentum()),
         "fd": lambda: ng.HeavyBall(gram, grid, beta, ng.FiniteDifference()),
@@ -172,52 +174,8 @@ def method(role, x):
 # One factory per role, built once: an ensemble solve compiles per factory identity.
 METHODS = {
     role: functools.partial(method, role)
-    for role in ("gd", "ngd", "lm", "fd", "lg", "nesterov")
+    for role in ("gd", "adam", "ngd", "lm", "fd", "lg", "nesterov")
 }
-
-
-@eqx.filter_jit
-def _adam_run(model, loss, monitors, steps: int, lr):
-    params, static = eqx.partition(model, eqx.is_inexact_array)
-    opt = optax.adam(lr)
-
-    def evaluate(p):
-        m = eqx.combine(p, static)
-        return loss(m), {name: fn(m) for name, fn in monitors.items()}
-
-    def body(carry, _):
-        p, state = carry
-        (value, mons), grad = jax.value_and_grad(evaluate, has_aux=True)(p)
-        updates, state = opt.update(grad, state, p)
-        return (optax.apply_updates(p, updates), state), (value, mons)
-
-    (p, _), (values, mons) = jax.lax.scan(body, (params, opt.init(params)), None, steps)
-    last = evaluate(p)
-    stack = lambda a, b: jnp.concatenate([a, b[None]])  # noqa: E731
-    return (
-        stack(values, last[0]),
-        jax.tree.map(stack, mons, last[1]),
-        eqx.combine(p, static),
-    )
-
-
-def adam_solve(problem_, steps):
-    """Adam on `problem_.loss` (one jitted `lax.scan` of optax.adam): a record with the
-    keys of `_common.record` that make sense for it, and the final model."""
-    start = time.perf_counter()
-    losses, mons, model = _adam_run(
-        problem_.model, problem_.loss, MONITORS, steps, ADAM_LR
-    )
-    final = float(losses[-1])
-    rec = {
-        "losses": losses,
-        "monitors": mons,
-        "final_loss": final,
-        "num_steps": steps,
-        "result": "successful" if np.isfinite(final) else "nonfinite",
-        "wall_time_s": time.perf_counter() - start,
-    }
-    return rec, model
 
 
 # -- run ----------------------------------------------------------------------------
@@ -259,7 +217,11 @@ def run(quick: bool) -> dict:
         role_betas = betas if role in MOMENTUM else (BETA,)
         grid = np.meshgrid(role_betas, seeds, indexing="ij")
         xs = {"beta": grid[0].ravel(), "seed": grid[1].ravel()}
-        sols = _common.sweep(problem, factory, xs, steps, monitors=MONITORS)
+        # The momentum methods run one solve per member: at β = 0.9 heavy-ball's blow-up
+        # is chaotic, and the vmapped ensemble's round-off changes its worst loss by far
+        # more than the margin asserted on it.
+        vmap = role not in MOMENTUM
+        sols = _common.sweep(problem, factory, xs, steps, vmap, monitors=MONITORS)
         descriptions[role] = repr(factory({"beta": BETA}))
         runs = {}
         for i, sol in enumerate(sols):
@@ -268,12 +230,7 @@ def run(quick: bool) -> dict:
         models[role] = sols[list(role_betas).index(BETA) * len(seeds)].model
         if role in MOMENTUM:  # the β sweep (β = 0 is NGD)
             sweep[role] = {f"{b:g}": _sweep_entry(runs[b]) for b in role_betas}
-    descriptions["adam"] = f"optax.adam({ADAM_LR:g}) (b1 0.9, b2 0.999, eps 1e-8)"
-    per_seed["adam"] = []
-    for s in seeds:
-        rec, model = adam_solve(problem({"seed": s}), steps)
-        per_seed["adam"].append(rec)
-        models.setdefault("adam", model)
+    descriptions["adam"] = f"ng.Optax(optax.adam({ADAM_LR:g})) (b1 0.9, b2 0.999)"
 
     # The records: initialisation seed seeds[0], plus the summary over all seeds.
     methods = {}

@@ -201,7 +201,7 @@ def _sweep(probs, facts, quick: bool) -> dict:
     for role in _roles(quick):
         problem = probs["euclidean" if role in EUCLIDEAN_ROLES else "natural"]
         sols = _common.sweep(problem, SWEEP_METHODS[role], xs, STEPS, save_params=True)
-        final = [float(sol.params[-1][0]) for sol in sols]
+        final = [float(sol.params[-1, 0]) for sol in sols]
         rows = np.reshape(final, grid[0].shape).tolist()
         outcomes = [[outcome(t, facts) for t in row] for row in rows]
         table[LABELS[role]] = {"final_theta": rows, "outcome": outcomes}

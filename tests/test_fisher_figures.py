@@ -33,7 +33,7 @@ def _quick(module, tmp_path_factory):
     assert data["settings"]["quick"] is True
     for label in data["settings"]["labels"].values():
         record = data["methods"][label]
-        assert record["wall_time_s"] > 0 and np.isfinite(record["final_loss"])
+        assert record["wall_time"] > 0 and np.isfinite(record["final_loss"])
     return data
 
 

@@ -72,7 +72,7 @@ def test_quick_run_records(quick):
     assert s["quick"] is True and s["num_parameters"] == 61
     assert set(s["labels"]) == {"gd", "adam", "ngd", "lm", "fd", "lg", "nesterov"}
     for role, result in _roles(data).items():
-        assert result["final_loss"] > 0 and result["wall_time_s"] > 0
+        assert result["final_loss"] > 0 and result["wall_time"] > 0
         assert result["num_steps"] == s["steps"]
         assert len(result["losses"]) == s["steps"] + 1
         assert len(result["monitors"]["test_loss"]) == s["steps"] + 1

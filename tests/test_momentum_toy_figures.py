@@ -32,7 +32,7 @@ def _check_protocol(module, data, tmp_path):
     for result in methods.values():
         assert result["result"] == "successful"
         assert result["num_steps"] == s["steps"]
-        assert result["wall_time_s"] > 0
+        assert result["wall_time"] > 0
         assert result["final_loss"] is not None
     return s, methods
 

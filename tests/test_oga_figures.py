@@ -36,7 +36,7 @@ def _make(module, tmp_path):
     for result in methods.values():
         assert result["result"] == "successful"
         assert result["num_steps"] == s["steps"]
-        assert result["wall_time_s"] > 0 and result["ms_per_iter"] >= 0
+        assert result["wall_time"] > 0 and result["ms_per_iter"] >= 0
     return s, methods
 
 

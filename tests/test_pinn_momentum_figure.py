@@ -36,7 +36,7 @@ def test_pinn_momentum_figure(data, tmp_path):
     m = {role: data["methods"][label] for role, label in s["labels"].items()}
     steps, seeds = s["steps"], s["seeds"]
     for result in m.values():
-        assert result["wall_time_s"] > 0
+        assert result["wall_time"] > 0
         assert [r["seed"] for r in result["runs"]] == seeds
         for r in result["runs"]:
             assert len(r["error"]) == len(r["losses"]) == steps + 1

@@ -43,7 +43,7 @@ def make(tmp_path_factory):
             assert set(data["methods"]) == set(s["labels"].values())
             for result in data["methods"].values():
                 assert result["result"] == "successful"
-                assert result["wall_time_s"] >= 0 and np.isfinite(result["final_loss"])
+                assert result["wall_time"] >= 0 and np.isfinite(result["final_loss"])
             cache[module.NAME] = data
         return cache[module.NAME]
 
