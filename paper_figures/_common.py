@@ -77,12 +77,13 @@ def sweep(problem, method, over, steps: int, vmap: bool = True, **options) -> li
     if vmap:
         sols = ng.solve(problem, method, steps=steps, over=over, throw=False, **options)
         return [sols.select(i) for i in range(sols.batch_size)]
-    out = []
+    out, keys = [], options.pop("key", None)
     for i in range(len(jax.tree.leaves(over)[0])):
         x = jax.tree.map(lambda a, i=i: a[i], over)
         p = problem if isinstance(problem, ng.Problem) else problem(x)
         m = method if isinstance(method, ng.AbstractMethod) else method(x)
-        out.append(ng.solve(p, m, steps=steps, throw=False, **options))
+        key = {} if keys is None else {"key": keys[i]}
+        out.append(ng.solve(p, m, steps=steps, throw=False, **key, **options))
     return out
 
 

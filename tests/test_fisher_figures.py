@@ -1,11 +1,7 @@
 """The Fisher-metric figures (`paper_figures/xor_fisher.py`, `density_kl.py`,
 `reparametrisation.py`) in quick mode: each runs, is JSON-serialisable, plots, and its
-data show what the figure claims (with margins).
-
-Measured in quick mode: reparametrisation — mapped NGD paths agree to ~2e-13, GD's
-differ by 3.0 (probabilities 0.64), NG flows to ~3e-10; XOR — Fisher NGD solves 6/6
-seeds in a median 8 iterations, GD 6/6 in 48; density — reverse KL after 150
-iterations, median over 2 seeds: Fisher NGD 5e-4, L² NGD 2.3e-2, GD 0.29.
+data show what the figure claims (with margins; the measured numbers are in each
+figure's JSON).
 """
 
 import json
@@ -59,7 +55,7 @@ def test_ngd_paths_coincide_under_reparametrisation_gd_paths_do_not(reparam):
     inv = reparam["invariance"]
     assert inv["ngd_max_theta_distance"] < 1e-8
     assert inv["ngd_max_probability_distance"] < 1e-8
-    assert inv["gd_max_theta_distance"] > 1.0  # O(1): 3.0 measured
+    assert inv["gd_max_theta_distance"] > 1.0  # O(1)
     assert inv["gd_max_probability_distance"] > 0.1
     assert inv["starts_ngd_max"] < 1e-8 and inv["starts_gd_min"] > 1e-2
     assert inv["flow_max_theta_distance"] < 1e-6  # the ODE tolerance, not exact
