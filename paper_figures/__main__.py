@@ -2,7 +2,8 @@
 
 Writes `OUT/NAME.json` (the plotted data and every setting) and `OUT/NAME.png` for each
 selected figure (default: all), and with `--gallery` a downscaled copy in
-`paper_figures/gallery/NAME.png` (the README's images; full runs only). On a terminal,
+`paper_figures/gallery/NAME.png` with its final losses in `NAME.json`, and the README's
+gallery block regenerated from them (full runs only). On a terminal,
 one bar counts the figures, one the current figure's solves, and one the current solve's
 steps. A figure that raises is reported with its traceback and the others still run;
 the exit status is 1 if any figure failed.
@@ -142,6 +143,8 @@ def main(argv=None) -> int:
             say(f"{name}: FAILED\n{traceback.format_exc()}", file=sys.stderr)
         finally:
             jax.clear_caches()  # figures share no compiled code; free its memory maps
+    if args.gallery:
+        _gallery.write_readme(FIGURES)
     made = len(names) - len(failed)
     say(
         f"{made} of {len(names)} figure(s) written to {args.out} in {time.perf_counter() - start:.0f} s"

@@ -60,3 +60,13 @@ def test_list_and_argument_errors(fake, capsys):
     err = capsys.readouterr().err
     assert "unknown figure(s) nonexistent; valid names: good, bad" in err
     assert "--gallery takes full runs only" in err
+
+
+def test_readme_gallery_is_generated_from_the_committed_numbers():
+    from paper_figures import _gallery, FIGURES
+
+    text = _gallery.README.read_text(encoding="utf-8")
+    block = text[
+        text.index(_gallery.BEGIN) : text.index(_gallery.END) + len(_gallery.END)
+    ]
+    assert block == _gallery.readme_block(FIGURES)
