@@ -33,15 +33,11 @@ distances are those of the recorded paths; GD in x is GD in θ preconditioned by
 flow reaches L*.
 """
 
-import time
-
 import diffrax as dfx
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
 import ngflow as ng
 
@@ -116,65 +112,25 @@ def _mean_loss(theta1, theta2, t, y):
     return np.mean(np.logaddexp(0.0, z) - y * z, axis=-1)
 
 
-def _pair(methods, a, theta0, points, y, steps):
-    """Runs each method in θ (A = I) and in x; returns the records and the distances."""
-    out = {}
-    for key, method in methods.items():
-        runs = {}
-        for coords, mat in (("theta", np.eye(2)), ("x", a)):
-            sol = ng.solve(
-                _problem(mat, theta0, points, y),
-                method,
-                steps=steps,
-                save_params=True,
-                throw=False,
-                progress=False,
-            )
-            params = np.asarray(sol.params)
-            runs[coords] = {
-                **_common.record(sol),
-                "params": params,
-                "theta_path": params @ np.asarray(mat).T,
-                "probabilities": np.asarray(_probabilities(mat, sol.params, points)),
-            }
-        dist = np.max(np.abs(runs["theta"]["theta_path"] - runs["x"]["theta_path"]), 1)
-        pdist = np.max(
-            np.abs(runs["theta"]["probabilities"] - runs["x"]["probabilities"]), 1
-        )
-        out[key] = (runs, dist, pdist)
-    return out
-
-
-def _flows(a, theta0, points, y, times):
-    flow = ng.NaturalGradientFlow(
-        ng.Cholesky(0.0), stepsize_controller=dfx.PIDController(**FLOW_TOL)
-    )
-    runs = {}
-    for coords, mat in (("theta", np.eye(2)), ("x", a)):
-        sol = ng.solve(
-            _problem(mat, theta0, points, y),
-            flow,
-            t1=float(times[-1]),
-            saveat=times,
-            throw=False,
-        )
+def _both(method, a, theta0, points, y, steps):
+    """One method (or flow) in θ (A = I) and in x: the records and the distances."""
+    runs, times = {}, STEP * np.arange(steps + 1)
+    for coords, mat in (("theta", np.eye(2)), ("x", np.asarray(a))):
+        problem = _problem(mat, theta0, points, y)
+        if isinstance(method, ng.AbstractMethod):
+            sol = _common.solve(problem, method, steps, save_params=True)
+            rec = _common.record(sol)
+        else:
+            sol = ng.solve(problem, method, t1=times[-1], saveat=times, throw=False)
+            rec = {**_common.record(sol), "t": np.asarray(sol.ts)}
         params = np.asarray(sol.params)
-        runs[coords] = {
-            "t": np.asarray(sol.ts),
-            "losses": np.asarray(sol.losses),
-            "params": params,
-            "theta_path": params @ np.asarray(mat).T,
-            "probabilities": np.asarray(_probabilities(mat, sol.params, points)),
-            "final_loss": float(sol.final_loss),
-            "wall_time": sol.wall_time,
-            "result": ng.RESULTS[sol.result] or "successful",
-            "stats": sol.stats,
-        }
-    dist = np.max(np.abs(runs["theta"]["theta_path"] - runs["x"]["theta_path"]), 1)
-    pdist = np.max(
-        np.abs(runs["theta"]["probabilities"] - runs["x"]["probabilities"]), 1
-    )
-    return runs, dist, pdist
+        probabilities = np.asarray(_probabilities(mat, sol.params, points))
+        rec.update(
+            params=params, theta_path=params @ mat.T, probabilities=probabilities
+        )
+        runs[coords] = rec
+    dist = lambda k: np.max(np.abs(runs["theta"][k] - runs["x"][k]), 1)  # noqa: E731
+    return runs, dist("theta_path"), dist("probabilities")
 
 
 def run(quick: bool) -> dict:
@@ -183,27 +139,22 @@ def run(quick: bool) -> dict:
     t, y = data()
     points, labels_ = jnp.asarray(t)[:, None], jnp.asarray(y)
     a = np.asarray(A)
-    start = time.perf_counter()
     methods = {
         "gd": ng.GradientDescent(ng.Constant(STEP)),
         "ngd": ng.NaturalGradient(ng.Cholesky(0.0), ng.Constant(STEP)),
         "damped": ng.NaturalGradient(ng.Cholesky(DAMPED), ng.Constant(STEP)),
     }
-    main = _pair(methods, a, THETA0, points, labels_, steps)
-    times = STEP * np.arange(steps + 1)
-    flows, flow_dist, flow_pdist = _flows(a, THETA0, points, labels_, times)
+    controller = dfx.PIDController(**FLOW_TOL)
+    methods["ngf"] = ng.NaturalGradientFlow(
+        ng.Cholesky(0.0), stepsize_controller=controller
+    )
+    main = {k: _both(m, a, THETA0, points, labels_, steps) for k, m in methods.items()}
 
     # θ*: from the last NGD iterate, unit NGD steps (= Newton steps here: quadratic
     # convergence; from θ₀ they overshoot). The same compiled solve.
     newton = ng.NaturalGradient(ng.Cholesky(0.0), ng.Constant(1.0))
     near = main["ngd"][0]["theta"]["theta_path"][-1]
-    opt = ng.solve(
-        _problem(np.eye(2), near, points, labels_),
-        newton,
-        steps=8,
-        throw=False,
-        progress=False,
-    )
+    opt = _common.solve(_problem(np.eye(2), near, points, labels_), newton, 8)
     theta_star = np.asarray(opt.model.x)
     loss_star = float(opt.final_loss)
 
@@ -212,17 +163,14 @@ def run(quick: bool) -> dict:
     starts = theta_star + RADIUS * np.stack([np.cos(angles), np.sin(angles)], 1)
     sweep = {"starts": starts, "gd": [], "ngd": [], "gd_prob": [], "ngd_prob": []}
     for theta0 in starts:
-        pair = _pair(
-            {k: methods[k] for k in ("gd", "ngd")}, a, theta0, points, labels_, steps
-        )
         for key in ("gd", "ngd"):
-            sweep[key].append(float(pair[key][1].max()))
-            sweep[key + "_prob"].append(float(pair[key][2].max()))
-    total = time.perf_counter() - start
+            _, dist, pdist = _both(methods[key], a, theta0, points, labels_, steps)
+            sweep[key].append(float(dist.max()))
+            sweep[key + "_prob"].append(float(pdist.max()))
 
     name = labels()
     out_methods = {}
-    for key in ("gd", "ngd", "damped"):
+    for key in ("gd", "ngd", "ngf", "damped"):
         runs, dist, pdist = main[key]
         for coords in ("theta", "x"):
             out_methods[name[f"{key}_{coords}"]] = {
@@ -230,12 +178,6 @@ def run(quick: bool) -> dict:
                 "distance_between_coordinates": dist,
                 "probability_distance": pdist,
             }
-    for coords in ("theta", "x"):
-        out_methods[name[f"ngf_{coords}"]] = {
-            **flows[coords],
-            "distance_between_coordinates": flow_dist,
-            "probability_distance": flow_pdist,
-        }
 
     # Contours in θ and in x.
     paths = np.concatenate([m["theta_path"] for m in out_methods.values()])
@@ -256,11 +198,11 @@ def run(quick: bool) -> dict:
         "gd_max_theta_distance": float(main["gd"][1].max()),
         "ngd_max_theta_distance": float(main["ngd"][1].max()),
         "damped_max_theta_distance": float(main["damped"][1].max()),
-        "flow_max_theta_distance": float(flow_dist.max()),
+        "flow_max_theta_distance": float(main["ngf"][1].max()),
         "gd_max_probability_distance": float(main["gd"][2].max()),
         "ngd_max_probability_distance": float(main["ngd"][2].max()),
         "damped_max_probability_distance": float(main["damped"][2].max()),
-        "flow_max_probability_distance": float(flow_pdist.max()),
+        "flow_max_probability_distance": float(main["ngf"][2].max()),
         "starts_gd_max": float(max(sweep["gd"])),
         "starts_gd_min": float(min(sweep["gd"])),
         "starts_ngd_max": float(max(sweep["ngd"])),
@@ -298,7 +240,7 @@ def run(quick: bool) -> dict:
         "data": f"t ~ N(0, 1), y ~ Bernoulli(σ({SLOPE:g}t {OFFSET:+g})), {N_DATA} points, "
         "numpy default_rng(0)",
         "starts_radius": RADIUS,
-        "wall_time_total_s": total,
+        "versions": _common.versions(),
     }
     return _common.jsonable(
         {
@@ -323,18 +265,12 @@ def run(quick: bool) -> dict:
 # -- plot -----------------------------------------------------------------------------
 
 STYLE = {
-    "gd_theta": {"color": "tab:blue", "ls": "-", "marker": "o", "ms": 3},
-    "gd_x": {"color": "tab:orange", "ls": "--", "marker": "s", "ms": 3},
-    "ngd_theta": {
-        "color": "tab:green",
-        "ls": "-",
-        "marker": "o",
-        "ms": 5,
-        "mfc": "none",
-    },
-    "ngd_x": {"color": "tab:red", "ls": "none", "marker": "x", "ms": 4},
-    "ngf_theta": {"color": "k", "ls": "-", "lw": 0.8},
-    "ngf_x": {"color": "0.5", "ls": ":", "lw": 2.0},
+    "gd_theta": dict(color="tab:blue", ls="-", marker="o", ms=3),
+    "gd_x": dict(color="tab:orange", ls="--", marker="s", ms=3),
+    "ngd_theta": dict(color="tab:green", ls="-", marker="o", ms=5, mfc="none"),
+    "ngd_x": dict(color="tab:red", ls="none", marker="x", ms=4),
+    "ngf_theta": dict(color="k", ls="-", lw=0.8),
+    "ngf_x": dict(color="0.5", ls=":", lw=2.0),
 }
 
 
@@ -403,85 +339,59 @@ def _plane(ax, data, coords):
 def _losses(ax, data):
     s, name, m = data["settings"], data["settings"]["labels"], data["methods"]
     star = data["optimum"]["loss"]
-    for role in ("gd_theta", "gd_x", "ngd_theta", "ngd_x"):
-        rec = m[name[role]]
+    for role in ("gd_theta", "gd_x", "ngd_theta", "ngd_x", "ngf_theta", "ngf_x"):
+        rec, st = m[name[role]], dict(STYLE[role])
         excess = np.maximum(_common.series(rec["losses"]) - star, 1e-17)
-        st = STYLE[role]
-        ax.semilogy(
-            np.arange(excess.size),
-            excess,
-            color=st["color"],
-            ls=st["ls"] if st["ls"] != "none" else ":",
-            marker=st["marker"],
-            ms=3,
-            mfc=st.get("mfc"),
-            label=f"{name[role]}: {rec['final_loss']:.4f}",
-        )
-    for role in ("ngf_theta", "ngf_x"):
-        rec = m[name[role]]
-        excess = np.maximum(_common.series(rec["losses"]) - star, 1e-17)
-        ax.semilogy(
-            np.asarray(rec["t"]) / s["step"], excess, label=name[role], **STYLE[role]
-        )
-    ax.set(
-        xlabel="iteration k (flows: t / s)",
-        ylabel="L − L*",
-        title=f"(c) excess loss (L* = {star:.5f}); legend: final L",
+        if role.startswith("ngf"):
+            ax.semilogy(
+                np.asarray(rec["t"]) / s["step"], excess, label=name[role], **st
+            )
+            continue
+        st.update(ls=":" if st["ls"] == "none" else st["ls"], ms=3)
+        ax.semilogy(excess, **st, label=f"{name[role]}: {rec['final_loss']:.4f}")
+    title = f"(c) excess loss (L* = {star:.5f}); legend: final L"
+    _common.finish(
+        ax, {}, xlabel="iteration k (flows: t / s)", ylabel="L − L*", title=title
     )
-    ax.grid(True, which="major", alpha=0.3)
-    ax.legend(fontsize=7)
 
 
 def _distances(ax, data):
     s, name, m = data["settings"], data["settings"]["labels"], data["methods"]
     inv = data["invariance"]
     rows = (
-        ("gd", "tab:blue", "GD", inv["gd_max_theta_distance"]),
-        (
-            "damped",
-            "tab:purple",
-            f"NGD, Cholesky({DAMPED:g})",
-            inv["damped_max_theta_distance"],
-        ),
-        ("ngf", "k", "NG flow (rtol 1e-10)", inv["flow_max_theta_distance"]),
-        ("ngd", "tab:green", "Fisher NGD", inv["ngd_max_theta_distance"]),
+        ("gd", "tab:blue", "GD"),
+        ("damped", "tab:purple", f"NGD, Cholesky({DAMPED:g})"),
+        ("ngf", "k", "NG flow (rtol 1e-10)"),
+        ("ngd", "tab:green", "Fisher NGD"),
     )
-    for role, color, text, worst in rows:
+    for role, color, text in rows:
         rec = m[name[f"{role}_theta"]]
-        k = np.arange(len(rec["distance_between_coordinates"]))
-        if role == "ngf":
-            k = np.asarray(rec["t"]) / s["step"]
         d = np.maximum(_common.series(rec["distance_between_coordinates"]), 1e-17)
         p = np.maximum(_common.series(rec["probability_distance"]), 1e-17)
+        k = np.asarray(rec["t"]) / s["step"] if role == "ngf" else np.arange(len(d))
+        worst = inv[f"{'flow' if role == 'ngf' else role}_max_theta_distance"]
         ax.semilogy(k, d, color=color, lw=1.4, label=f"{text}: max {worst:.1e}")
         ax.semilogy(k, p, color=color, lw=1.0, ls="--")
     ax.plot([], [], color="0.3", lw=1.4, label="‖θ_k − A x_k‖_∞ (parameters)")
     ax.plot(
-        [],
-        [],
-        color="0.3",
-        lw=1.0,
-        ls="--",
-        label="max_n |Δp(y=1|t_n)| (distributions)",
+        [], [], color="0.3", lw=1, ls="--", label="max_n |Δp(y=1|t_n)| (distributions)"
     )
     ax.axhline(np.finfo(float).eps, color="0.5", lw=0.6, ls=":")
     ax.set_ylim(1e-17, 30)
-    n = len(data["starts"]["gd"])
-    ax.set(
-        xlabel="iteration k (flow: t / s)",
-        ylabel="distance between the two runs",
-        title=f"(d) distance between the θ-run and the x-run\nover {n} starts on a circle: NGD ≤ "
-        f"{inv['starts_ngd_max']:.0e}, GD ≥ {inv['starts_gd_min']:.2f}",
+    title = (
+        f"(d) distance between the θ-run and the x-run\nover {len(data['starts']['gd'])}"
+        f" starts on a circle: NGD ≤ {inv['starts_ngd_max']:.0e}, GD ≥ "
+        f"{inv['starts_gd_min']:.2f}"
     )
-    ax.grid(True, which="major", alpha=0.3)
-    ax.legend(fontsize=7, loc="center right")
+    xlabel, ylabel = "iteration k (flow: t / s)", "distance between the two runs"
+    _common.finish(
+        ax, {"loc": "center right"}, xlabel=xlabel, ylabel=ylabel, title=title
+    )
 
 
 def plot(data: dict, path) -> None:
     s = data["settings"]
-    fig = Figure(figsize=(13, 11), layout="constrained")
-    FigureCanvasAgg(fig)
-    (ax_t, ax_x), (ax_l, ax_d) = fig.subplots(2, 2)
+    fig, ((ax_t, ax_x), (ax_l, ax_d)) = _common.figure(2, 2, 6.5, 5.5)
     _plane(ax_t, data, "theta")
     _plane(ax_x, data, "x")
     ax_t.legend(fontsize=7, loc="lower left")

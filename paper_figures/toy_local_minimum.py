@@ -310,195 +310,98 @@ def _role_of(s, label):
     return {v: k for k, v in s["labels"].items()}[label]
 
 
+FLOW_COLORS = {"nhbf": "tab:pink", "hbf": "tab:brown"}
+
+
 def plot(data: dict, path) -> None:
-    s = data["settings"]
-    facts = s["stationary_points"]
+    s, land = data["settings"], data["landscape"]
+    facts, floor = s["stationary_points"], s["stationary_points"]["loss_global"]
     fig = _common.canvas(16, 10)
     gs = fig.add_gridspec(2, 3)
     ax_f, ax_l, ax_t = (fig.add_subplot(gs[0, i]) for i in range(3))
-    ax_loss = fig.add_subplot(gs[1, 0])
-    ax_r = fig.add_subplot(gs[1, 1:])
-    land = data["landscape"]
-    c_curve = _toy.xy(land["c"])
-    u = np.asarray(s["u"])
+    ax_loss, ax_r = fig.add_subplot(gs[1, 0]), fig.add_subplot(gs[1, 1:])
+    u, c_curve = np.asarray(s["u"]), _toy.xy(land["c"])
+    flows = [(FLOW_COLORS[r], lab) for r, lab in s["flow_labels"].items()]
+    flows = [(c, lab, data["flows"][lab]) for c, lab in flows if lab in data["flows"]]
 
     # (a) function space: loss contours, the curve, u, iterates.
     x0, x1 = np.meshgrid(np.linspace(-3, 2.5, 200), np.linspace(-1, 7.5, 200))
-    Km = np.asarray(s["K"])
     r = np.stack([u[0] - x0, u[1] - x1], -1)
-    field = 0.5 * np.einsum("...i,ij,...j->...", r, Km, r)
-    ax_f.contour(
-        x0, x1, field, levels=[0.25, 0.5, 1, 2, 4, 8, 16], colors="0.85", linewidths=0.8
-    )
-    ax_f.plot(
-        c_curve[:, 0], c_curve[:, 1], color="0.3", lw=1, label="manifold θ₁ ↦ v_θ"
-    )
+    field = 0.5 * np.einsum("...i,ij,...j->...", r, np.asarray(s["K"]), r)
+    levels = [0.25, 0.5, 1, 2, 4, 8, 16]
+    ax_f.contour(x0, x1, field, levels=levels, colors="0.85", linewidths=0.8)
+    ax_f.plot(*c_curve.T, color="0.3", lw=1, label="manifold θ₁ ↦ v_θ")
     ax_f.plot(*u, "k*", ms=14, label="target u")
     for key, mk, name in (
-        ("theta_local", "X", "local min"),
-        ("theta_global", "P", "global min"),
+        ("theta_local", "X", "local"),
+        ("theta_global", "P", "global"),
     ):
         cm = curve(facts[key])
-        ax_f.plot(cm[0], cm[1], mk, color="0.2", ms=10, mfc="none", label=name)
+        ax_f.plot(*cm, mk, color="0.2", ms=10, mfc="none", label=f"{name} min")
+    for ax in (ax_l, ax_t):
+        for key in ("theta_local", "theta_barrier", "theta_global"):
+            line = ax.axvline if ax is ax_l else ax.axhline
+            if ax is ax_l or key != "theta_barrier":
+                line(facts[key], color="0.7", lw=0.8, ls=":")
+    ax_l.plot(land["theta"], land["loss"], color="0.3", lw=1.2, label="L along θ₁")
     for label, rec in data["methods"].items():
         st = _toy.STYLE[_role_of(s, label)]
-        c = _toy.xy(rec["c"])
+        th, loss = _common.series(rec["theta"])[:, 0], _common.series(rec["losses"])
+        line = dict(color=st["color"], ls=st["ls"], label=label)
         ax_f.plot(
-            c[:, 0],
-            c[:, 1],
-            color=st["color"],
-            ls=st["ls"],
-            marker=st["marker"],
-            ms=3,
-            lw=0.8,
-            markevery=4,
-            label=label,
+            *_toy.xy(rec["c"]).T, **line, marker=st["marker"], ms=3, lw=0.8, markevery=4
         )
-    ax_f.set(
-        xlabel="coefficient of Φ₀ = 1",
-        ylabel="coefficient of Φ₁ = √2 sin 2πx",
-        title="(a) function space: manifold, target, iterates",
-        xlim=(-2.8, 2.3),
-        ylim=(-0.6, 7.2),
-    )
-    ax_f.legend(fontsize=7, loc="upper center", markerscale=0.6, ncol=2)
-
-    # (b) the loss along the curve with the iterates.
-    ax_l.plot(
-        land["theta"], land["loss"], color="0.3", lw=1.2, label="L along the manifold"
-    )
-    for label, rec in data["methods"].items():
-        st = _toy.STYLE[_role_of(s, label)]
-        th = _common.series([t[0] for t in rec["theta"]])
         ax_l.plot(
             th,
-            _common.series(rec["losses"]),
-            ls="none",
+            loss,
+            **{**line, "ls": "none"},
             marker=st["marker"],
-            color=st["color"],
             ms=4,
             alpha=0.6,
-            label=label,
         )
-    for key, name in (
-        ("theta_local", "local"),
-        ("theta_barrier", "barrier"),
-        ("theta_global", "global"),
-    ):
-        ax_l.axvline(facts[key], color="0.7", lw=0.8, ls=":")
-        ax_l.text(
-            facts[key],
-            0.02,
-            f" {name}",
-            rotation=90,
-            fontsize=7,
-            color="0.4",
-            transform=ax_l.get_xaxis_transform(),
-            va="bottom",
-        )
-    ax_l.set(
-        xlabel="θ₁",
-        ylabel="L(θ₁) = ½‖u − v_θ‖²_K",
-        yscale="log",
-        title=f"(b) loss along θ₁, iterates (start θ₁ = {s['theta0']:g})",
-    )
+        ax_t.plot(th, lw=1, **line)
+        ax_loss.semilogy(loss - floor, lw=1, **line)
+    for color, label, rec in flows:
+        it, th = _common.series(rec["iteration"]), _common.series(rec["theta"])[:, 0]
+        ax_t.plot(it, th, color=color, **_toy.FLOW_STYLE, label=label)
+        loss = _common.series(rec["losses"]) - floor
+        ax_loss.semilogy(it, loss, color=color, **_toy.FLOW_STYLE, label=label)
+    ax_f.set(xlabel="coefficient of Φ₀ = 1", ylabel="coefficient of Φ₁ = √2 sin 2πx")
+    ax_f.set(title="(a) function space: manifold, target, iterates", xlim=(-2.8, 2.3))
+    ax_f.set_ylim(-0.6, 7.2)
+    ax_f.legend(fontsize=7, loc="upper center", markerscale=0.6, ncol=2)
+    title = f"(b) loss along θ₁, iterates (start θ₁ = {s['theta0']:g})"
+    ax_l.set(xlabel="θ₁", ylabel="L(θ₁) = ½‖u − v_θ‖²_K", yscale="log", title=title)
     ax_l.legend(fontsize=7, loc="upper right")
-
-    # (c) θ₁ against iteration, flows on the same axis.
-    for label, rec in data["methods"].items():
-        st = _toy.STYLE[_role_of(s, label)]
-        th = _common.series([t[0] for t in rec["theta"]])
-        ax_t.plot(th, color=st["color"], ls=st["ls"], lw=1, label=label)
-    flow_colors = {"ngf": "black", "nhbf": "tab:pink", "hbf": "tab:brown"}
-    for role, label in s["flow_labels"].items():
-        if label not in data["flows"]:
-            continue
-        rec = data["flows"][label]
-        ax_t.plot(
-            _common.series(rec["iteration"]),
-            _common.series([t[0] for t in rec["theta"]]),
-            color=flow_colors[role],
-            **_toy.FLOW_STYLE,
-            label=label,
-        )
-    for key in ("theta_local", "theta_global"):
-        ax_t.axhline(facts[key], color="0.7", lw=0.8, ls=":")
-    flows_note = "; flows (thick, translucent): time / √α" if data["flows"] else ""
-    ax_t.set(xlabel="iteration", ylabel="θ₁", title=f"(c) θ₁ per iteration{flows_note}")
+    note = "; flows (thick, translucent): time / √α" if flows else ""
+    ax_t.set(xlabel="iteration", ylabel="θ₁", title=f"(c) θ₁ per iteration{note}")
     ax_t.legend(fontsize=7, loc="center right", ncol=2)
-
-    # (d) loss above the global minimum per iteration.
-    floor = facts["loss_global"]
-    for label, rec in data["methods"].items():
-        st = _toy.STYLE[_role_of(s, label)]
-        ax_loss.semilogy(
-            _common.series(rec["losses"]) - floor,
-            color=st["color"],
-            ls=st["ls"],
-            lw=1,
-            label=label,
-        )
-    for role, label in s["flow_labels"].items():
-        if label not in data["flows"]:
-            continue
-        rec = data["flows"][label]
-        ax_loss.semilogy(
-            _common.series(rec["iteration"]),
-            _common.series(rec["losses"]) - floor,
-            color=flow_colors[role],
-            **_toy.FLOW_STYLE,
-            label=label,
-        )
     ax_loss.axhline(facts["loss_local"] - floor, color="0.6", lw=0.8, ls=":")
-    ax_loss.text(
-        s["steps"],
-        facts["loss_local"] - floor,
-        "local minimum",
-        ha="right",
-        va="bottom",
-        fontsize=7,
-        color="0.4",
-    )
-    ax_loss.set(
-        xlabel="iteration",
-        ylabel="L − L(global minimum)",
-        title=f"(d) loss above the global minimum L* = {floor:.4f}",
-    )
-    ax_loss.grid(True, alpha=0.3)
-    ax_loss.legend(fontsize=6, ncol=2, loc="lower left")
+    title = f"(d) loss above the global minimum L* = {floor:.4f} (dotted: local min)"
+    legend = {"fontsize": 6, "ncol": 2, "loc": "lower left"}
+    _common.finish(ax_loss, legend, xlabel="iteration", ylabel="L − L*", title=title)
 
     # (e) robustness grid.
     rob = data["robustness"]
     names = list(rob["table"])
-    colors = {
-        "global": "tab:green",
-        "local": "tab:red",
-        "diverged": "0.2",
-        "elsewhere": "gold",
-    }
+    colors = {"global": "tab:green", "local": "tab:red", "diverged": "0.2"}
+    colors["elsewhere"] = "gold"
     nb, nf = len(rob["betas"]), len(rob["step_factors"])
     for i, name in enumerate(names):
         for j, row in enumerate(rob["table"][name]["outcome"]):
             for k, o in enumerate(row):
-                x = j * (nf + 1) + k
-                ax_r.add_patch(_rect(x, i, colors[o]))
+                ax_r.add_patch(_rect(j * (nf + 1) + k, i, colors[o]))
     ax_r.set_xlim(-0.5, nb * (nf + 1) - 0.5)
     ax_r.set_ylim(len(names) - 0.5, -0.5)
     ax_r.set_yticks(range(len(names)), names, fontsize=8)
-    ax_r.set_xticks(
-        [j * (nf + 1) + k for j in range(nb) for k in range(nf)],
-        [f"×{f:g}" for _ in range(nb) for f in rob["step_factors"]],
-        fontsize=7,
-    )
+    ticks = [j * (nf + 1) + k for j in range(nb) for k in range(nf)]
+    ax_r.set_xticks(ticks, [f"×{f:g}" for _ in range(nb) for f in rob["step_factors"]])
+    ax_r.tick_params(axis="x", labelsize=7)
+    at = ax_r.get_xaxis_transform()
     for j, b in enumerate(rob["betas"]):
+        x = j * (nf + 1) + (nf - 1) / 2
         ax_r.text(
-            j * (nf + 1) + (nf - 1) / 2,
-            1.01,
-            f"β = {b:g}",
-            ha="center",
-            va="bottom",
-            fontsize=8,
-            transform=ax_r.get_xaxis_transform(),
+            x, 1.01, f"β = {b:g}", ha="center", va="bottom", fontsize=8, transform=at
         )
     handles = [_rect(0, 0, c, label=o) for o, c in colors.items()]
     ax_r.legend(
