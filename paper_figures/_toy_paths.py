@@ -185,58 +185,29 @@ STYLES = {
 }
 
 
-def style(role: str) -> dict:
-    for suffix in ("_identity",):
-        role = role.removesuffix(suffix)
-    return STYLES[role]
+def _style(role: str) -> dict:
+    """Matplotlib keywords of a role: a line for a flow, markers for a discrete run."""
+    st = STYLES[role.removesuffix("_identity")]
+    if "ls" in st:
+        return dict(color=st["color"], ls=st["ls"], lw=1.6)
+    mfc = "none" if st["open"] else st["color"]
+    ls = ":" if role.endswith("_unit") else "none"
+    return dict(ls=ls, color=st["color"], marker=st["marker"], ms=st["ms"], mfc=mfc)
 
 
 def draw_contours(ax, grid: dict, levels: int = 14):
-    z = _common.series(np.ravel(grid["loss"])).reshape(len(grid["loss"]), -1)
-    positive = z[z > 0]
-    lv = np.geomspace(
-        max(positive.min(), 1e-4 * positive.max()), positive.max(), levels
-    )
+    z = _common.series(grid["loss"])
+    top = z[z > 0].max()
+    lv = np.geomspace(max(z[z > 0].min(), 1e-4 * top), top, levels)
     ax.contour(
         grid["x"], grid["y"], z, levels=lv, colors="0.7", linewidths=0.6, zorder=0
     )
 
 
-def _marker_style(role: str) -> dict:
-    st = style(role)
-    unit = role.endswith("_unit")
-    return {
-        "linestyle": ":" if unit else "none",
-        "color": st["color"],
-        "marker": st["marker"],
-        "ms": st["ms"],
-        "mfc": "none" if st["open"] else st["color"],
-        "mew": 1.2,
-        "lw": 1.0,
-    }
-
-
-def draw_path(
-    ax, role: str, label: str, record: dict, plane: str, last: int | None = None
-):
+def draw_path(ax, role: str, label: str, record: dict, plane: str, last=None):
     """A flow as a curve, a discrete run as markers (its first `last` + 1 iterates)."""
-    xy = np.asarray(record[plane], dtype=float)
-    st = style(role)
-    if record["kind"] == "flow":
-        ax.plot(
-            xy[:, 0],
-            xy[:, 1],
-            st["ls"],
-            color=st["color"],
-            lw=1.6,
-            label=label,
-            zorder=2,
-        )
-        return
-    xy = xy if last is None else xy[: last + 1]
-    ax.plot(
-        xy[:, 0], xy[:, 1], **_marker_style(role), alpha=0.85, label=label, zorder=3
-    )
+    xy = _common.series(record[plane])[: None if last is None else last + 1]
+    ax.plot(*xy.T, **_style(role), mew=1.2, alpha=0.85, label=label, zorder=3)
 
 
 def draw_ends(ax, start, end, start_label, end_label):
@@ -249,16 +220,13 @@ def draw_losses(ax, roles_labels, methods: dict, step: float, unit_last: int = 5
     t); a step-1 run only for its first `unit_last` + 1 iterates."""
     for role, label in roles_labels:
         record = methods[label]
-        st = style(role)
         losses = _common.series(record["losses"])
+        k = np.arange(len(losses))
         if record["kind"] == "flow":
-            t = _common.series(record["ts"]) / step
-            ax.semilogy(t, losses, st["ls"], color=st["color"], lw=1.6, label=label)
-        else:
-            k = np.arange(len(losses))
-            if role.endswith("_unit"):
-                k, losses = k[: unit_last + 1], losses[: unit_last + 1]
-            ax.semilogy(k, losses, **_marker_style(role), label=label)
+            k = _common.series(record["ts"]) / step
+        elif role.endswith("_unit"):
+            k, losses = k[: unit_last + 1], losses[: unit_last + 1]
+        ax.semilogy(k, losses, **_style(role), label=label)
     ax.set(xlabel=f"iteration k  (flows: time t / s, s = {step:g})", ylabel="loss")
     ax.grid(True, which="major", alpha=0.3)
 

@@ -352,60 +352,35 @@ def _role_name(data, role):
 def _sweep(ax, data):
     s = data["settings"]
     steps = s["steps"]
-    for i, (role, (betas, values)) in enumerate(
-        _beta_points(data, "iterations_to_threshold").items()
-    ):
-        color = STYLE[role]["color"]
-        shift = 0.012 * (i - 1.5)
-        line = []
+    points = _beta_points(data, "iterations_to_threshold").items()
+    for i, (role, (betas, values)) in enumerate(points):
+        color, line = STYLE[role]["color"], []
         for b, iters in zip(betas, values, strict=True):
             v = np.array([np.inf if n is None else n for n in iters], dtype=float)
-            med, lo, hi, miss = (
-                np.median(v),
-                v.min(),
-                min(v.max(), steps),
-                int(np.sum(np.isinf(v))),
-            )
-            x = b + shift
+            med, lo, hi = np.median(v), v.min(), min(v.max(), steps)
+            x, miss = b + 0.012 * (i - 1.5), int(np.sum(np.isinf(v)))
             if np.isfinite(med):
-                ax.errorbar(
-                    [x],
-                    [med],
-                    yerr=[[med - lo], [hi - med]],
-                    fmt="o",
-                    color=color,
-                    capsize=3,
-                    ms=5,
-                )
+                bars = [[med - lo], [hi - med]]
+                ax.errorbar([x], [med], bars, fmt="o", color=color, capsize=3, ms=5)
                 line.append((x, med))
             else:
                 ax.plot([x], [steps], "^", color=color, ms=8)
             if miss:
-                ax.annotate(
-                    f"{miss}✗",
-                    (x, steps),
-                    textcoords="offset points",
-                    xytext=(-4, 6 + 9 * i),
-                    fontsize=7,
-                    color=color,
-                )
-        ax.plot(
-            *zip(*line, strict=True),
-            color=color,
-            lw=0.8,
-            alpha=0.7,
-            label=_role_name(data, role),
-        )
+                at = dict(textcoords="offset points", xytext=(-4, 6 + 9 * i))
+                ax.annotate(f"{miss}✗", (x, steps), **at, fontsize=7, color=color)
+        label = _role_name(data, role)
+        ax.plot(*zip(*line, strict=True), color=color, lw=0.8, alpha=0.7, label=label)
     ax.set_yscale("log")
     ax.set_ylim(10, steps * 3)
     ax.axhline(steps, color="0.3", lw=0.6, ls=":")
-    ax.set(
-        xlabel="momentum factor β  (β = 0: NGD)",
-        ylabel=f"iterations to training loss ≤ {s['threshold']:g}",
-        title="Speed vs β (median, bars min–max;\nk✗: k seeds never get there)",
+    ylabel = f"iterations to training loss ≤ {s['threshold']:g}"
+    title = "Speed vs β (median, bars min–max;\nk✗: k seeds never get there)"
+    _common.finish(
+        ax, {"loc": "upper left"}, xlabel=BETA_AXIS, ylabel=ylabel, title=title
     )
-    ax.grid(True, which="major", alpha=0.3)
-    ax.legend(fontsize=7, loc="upper left")
+
+
+BETA_AXIS = "momentum factor β  (β = 0: NGD)"
 
 
 def _blowup(ax, data):
@@ -415,29 +390,18 @@ def _blowup(ax, data):
         x = np.array(betas) + 0.012 * (i - 1.5)
         for xb, v in zip(x, values, strict=True):
             ax.plot(np.full(len(v), xb), v, ".", color=color, alpha=0.45, ms=4)
-        ax.plot(
-            x,
-            [max(v) for v in values],
-            "o-",
-            color=color,
-            ms=5,
-            lw=0.9,
-            label=_role_name(data, role),
-        )
-    first = max(
-        _common.series(data["methods"][label]["seeds"]["loss_band"]["max"])[0]
-        for label in s["labels"].values()
-    )
+        worst = [max(v) for v in values]
+        ax.plot(x, worst, "o-", color=color, ms=5, lw=0.9, label=_role_name(data, role))
+    bands = [m["seeds"]["loss_band"]["max"] for m in data["methods"].values()]
+    first = max(_common.series(b)[0] for b in bands)
     ax.axhline(first, color="0.3", lw=0.6, ls=":")
     ax.text(0.0, first * 1.4, "largest initial loss", fontsize=7)
     ax.set_yscale("log")
-    ax.set(
-        xlabel="momentum factor β  (β = 0: NGD)",
-        ylabel="largest training loss of the run",
-        title=f"Stability vs β (dots: {len(s['seeds'])} seeds, line: the worst)",
+    title = f"Stability vs β (dots: {len(s['seeds'])} seeds, line: the worst)"
+    ylabel = "largest training loss of the run"
+    _common.finish(
+        ax, {"loc": "upper left"}, xlabel=BETA_AXIS, ylabel=ylabel, title=title
     )
-    ax.grid(True, which="major", alpha=0.3)
-    ax.legend(fontsize=7, loc="upper left")
 
 
 def _prediction(ax, data):
@@ -445,14 +409,8 @@ def _prediction(ax, data):
     t = np.asarray(pred["t"])
     true, fit = _common.series(pred["true"]), _common.series(pred["predicted"])
     ax.plot(t, true, color="0.2", lw=1.2, label="x(t + 6), Mackey–Glass")
-    ax.plot(
-        t,
-        fit,
-        color=STYLE[s["best"]["role"]]["color"],
-        lw=1.0,
-        ls="--",
-        label=f"prediction, {s['best']['label']}, seed {s['best']['seed']}",
-    )
+    label = f"prediction, {s['best']['label']}, seed {s['best']['seed']}"
+    ax.plot(t, fit, color=STYLE[s["best"]["role"]]["color"], lw=1, ls="--", label=label)
     ax.axvline(pred["train_end"] + 0.5, color="0.4", lw=0.8, ls=":")
     ax.text(pred["train_end"] - 5, 0.22, "training ←", ha="right", fontsize=8)
     ax.text(pred["train_end"] + 5, 0.22, "→ test", ha="left", fontsize=8)
@@ -463,10 +421,9 @@ def _prediction(ax, data):
     err.set_ylabel("prediction − truth", color="tab:purple")
     err.tick_params(axis="y", colors="tab:purple")
     ax.set_ylim(0.15, 1.75)
-    ax.set(
-        xlabel="t + 6",
-        ylabel="x",
-        title="The series and the prediction of the best method (lowest median test loss)",
+    ax.set(xlabel="t + 6", ylabel="x")
+    ax.set_title(
+        "The series and the prediction of the best method (lowest median test loss)"
     )
     ax.legend(fontsize=7, loc="upper left")
 

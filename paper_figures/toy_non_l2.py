@@ -279,14 +279,8 @@ def plot(data: dict, path) -> None:
     levels = np.geomspace(1e-3, 100, 11)
     cs = ax_c.contour(lx0, lx1, field, levels=levels, colors="0.65", linewidths=0.7)
     ax_c.clabel(cs, levels[::2], fontsize=6, fmt="%g")
-    ax_c.plot(
-        [v0[0], u[0]],
-        [v0[1], u[1]],
-        color="0.6",
-        ls=":",
-        lw=1,
-        label="straight line v₀ → u",
-    )
+    line = dict(color="0.6", ls=":", lw=1, label="straight line v₀ → u")
+    ax_c.plot([v0[0], u[0]], [v0[1], u[1]], **line)
     flows = [(label, rec) for label, rec in data["flows"].items()]
     for label, rec in flows:
         fc, ff = _toy.xy(rec["c"]), _toy.xy(rec["f"])
@@ -294,27 +288,12 @@ def plot(data: dict, path) -> None:
         ax_f.plot(ff[:, 0], ff[:, 1], color=FLOW_COLOR, **_toy.FLOW_STYLE, label=label)
     for label, rec in data["methods"].items():
         st = _toy.STYLE[_role_of(s, label)]
-        kw = dict(
-            color=st["color"],
-            ls=st["ls"],
-            marker=st["marker"],
-            ms=3,
-            lw=0.9,
-            markevery=2,
-            label=label,
-        )
-        c, f = _toy.xy(rec["c"]), _toy.xy(rec["f"])
-        ax_c.plot(c[:, 0], c[:, 1], **kw)
-        ax_f.plot(f[:, 0], f[:, 1], **kw)
-        ax_l.semilogy(
-            _common.series(rec["losses"]), color=st["color"], ls=st["ls"], label=label
-        )
-        ax_d.semilogy(
-            _common.series(rec["distance_to_u"]),
-            color=st["color"],
-            ls=st["ls"],
-            label=label,
-        )
+        line = dict(color=st["color"], ls=st["ls"], label=label)
+        kw = dict(**line, marker=st["marker"], ms=3, lw=0.9, markevery=2)
+        ax_c.plot(*_toy.xy(rec["c"]).T, **kw)
+        ax_f.plot(*_toy.xy(rec["f"]).T, **kw)
+        ax_l.semilogy(_common.series(rec["losses"]), **line)
+        ax_d.semilogy(_common.series(rec["distance_to_u"]), **line)
     for label, rec in flows:
         it = _common.series(rec["iteration"])
         kw = dict(color=FLOW_COLOR, **_toy.FLOW_STYLE, label=f"{label} (time / α)")
@@ -322,59 +301,29 @@ def plot(data: dict, path) -> None:
         ax_d.semilogy(it, _common.series(rec["distance_to_u"]), **kw)
     ax_c.plot(*u, "k*", ms=12, label="target u")
     ax_c.plot(*v0, "ko", ms=6, mfc="none", label="start v₀")
-    ax_c.annotate(
-        f"q = ({q[0]:g}, {q[1]:g}) (outside)",
-        xy=(0.02, 0.97),
-        xycoords="axes fraction",
-        fontsize=8,
-        va="top",
-    )
-    ax_c.set(
-        xlabel="c₀ (coefficient of 1)",
-        ylabel="c₁ (coefficient of √2 sin 2πx)",
-        title="(a) function space: loss contours and iterates",
-        xlim=(lx0[0], lx0[-1]),
-        ylim=(lx1[0], lx1[-1]),
-    )
-    ax_c.set_aspect("equal")
+    at = dict(xy=(0.02, 0.97), xycoords="axes fraction", fontsize=8, va="top")
+    ax_c.annotate(f"q = ({q[0]:g}, {q[1]:g}) (outside)", **at)
+    ax_c.set(xlabel="c₀ (coefficient of 1)", ylabel="c₁ (coefficient of √2 sin 2πx)")
+    ax_c.set(xlim=(lx0[0], lx0[-1]), ylim=(lx1[0], lx1[-1]), aspect="equal")
+    ax_c.set_title("(a) function space: loss contours and iterates")
     ax_c.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     ax_f.plot(*s["f_u"], "k*", ms=12, label="f(u)")
-    ax_f.set(
-        xlabel="f(c)₀",
-        ylabel="f(c)₁",
-        title="(b) the same iterates in f-coordinates (loss = ½|f(u) − f(v)|²_K)",
-    )
-    ax_f.set_aspect("equal")
+    ax_f.set(xlabel="f(c)₀", ylabel="f(c)₁", aspect="equal")
+    ax_f.set_title("(b) the same iterates in f-coordinates (loss = ½|f(u) − f(v)|²_K)")
     ax_f.legend(fontsize=7, loc="best")
-    ax_l.set(
-        xlabel="iteration",
-        ylabel="loss ½‖f(u) − f(v)‖²_K",
-        title="(c) loss per iteration",
-        ylim=(1e-16, None),
-    )
-    ax_d.set(
-        xlabel="iteration",
-        ylabel="‖v − u‖ (L² norm)",
-        title="(d) distance to u",
-        ylim=(1e-9, None),
-    )
+    ax_l.set(xlabel="iteration", ylabel="loss ½‖f(u) − f(v)‖²_K", ylim=(1e-16, None))
+    ax_l.set_title("(c) loss per iteration")
+    ax_d.set(xlabel="iteration", ylabel="‖v − u‖ (L² norm)", ylim=(1e-9, None))
+    ax_d.set_title("(d) distance to u")
     sweep = data["beta_sweep"]
     for label, losses in sweep["final_loss"].items():
         st = _toy.STYLE[_role_of(s, label)]
-        ax_b.semilogy(
-            sweep["betas"],
-            _common.series(losses),
-            color=st["color"],
-            ls=st["ls"],
-            marker=st["marker"],
-            label=label,
-        )
+        ax_b.semilogy(sweep["betas"], _common.series(losses), **st, label=label)
     ngd_l2 = data["methods"][s["labels"]["ngd_l2"]]["final_loss"]
     ax_b.axhline(ngd_l2, color="black", lw=1, label="NGD, L² metric (β = 0)")
-    ax_b.set(
-        xlabel="β",
-        ylabel=f"final loss after {s['steps']} steps",
-        title=f"(e) final loss over β, α = {sweep['step']:g} (β = {s['beta']:g}: panels a-d)",
+    ax_b.set(xlabel="β", ylabel=f"final loss after {s['steps']} steps")
+    ax_b.set_title(
+        f"(e) final loss over β, α = {sweep['step']:g} (β = {s['beta']:g}: a-d)"
     )
     for ax in (ax_l, ax_d, ax_b):
         ax.grid(True, alpha=0.3)
