@@ -203,35 +203,23 @@ def run(quick: bool) -> dict:
         return (median, -len(solved), np.mean(solved) if solved else np.inf)
 
     best = min(ROLES, key=speed)
-    best_runs = methods[name[best]]["runs"]
-    best_seed = next(
-        (r["seed"] for r in best_runs if r["outcome"] == "solved"), seeds[0]
-    )
-    failed = None
-    for role in ("ngd", "gd", "nesterov", "empirical"):
-        for r in methods[name[role]]["runs"]:
-            if r["outcome"] not in ("solved", "diverged"):
-                failed = (role, r["seed"], r["outcome"])
-                break
-        if failed:
-            break
-    fields = {
-        "best": {
-            "role": best,
-            "label": name[best],
-            "seed": best_seed,
-            **_field(models[best, best_seed]),
-        }
-    }
+    solved = [
+        r["seed"] for r in methods[name[best]]["runs"] if r["outcome"] == "solved"
+    ]
+    picks = {"best": (best, (solved or seeds)[0], None)}
+    failed = [
+        (role, r["seed"], r["outcome"])
+        for role in ("ngd", "gd", "nesterov", "empirical")
+        for r in methods[name[role]]["runs"]
+        if r["outcome"] not in ("solved", "diverged")
+    ]
     if failed:
-        role, s, outcome = failed
-        fields["failed"] = {
-            "role": role,
-            "label": name[role],
-            "seed": s,
-            "outcome": outcome,
-            **_field(models[role, s]),
-        }
+        picks["failed"] = failed[0]
+    fields = {
+        key: {"role": role, "label": name[role], "seed": seed, "outcome": outcome}
+        | _field(models[role, seed])
+        for key, (role, seed, outcome) in picks.items()
+    }
 
     settings = {
         "quick": quick,
@@ -299,37 +287,23 @@ def _curves(ax, data):
 
 def _outcomes(ax, data):
     s = data["settings"]
-    steps = s["steps"]
-    kinds = {"saddle": ("s", "saddle"), "diverged": ("X", "diverged")}
-    seen = set()
+    steps, seen = s["steps"], set()
+    kinds = {"saddle": ("s", "saddle", 1.25), "diverged": ("X", "diverged", 1.6)}
     for j, (role, label) in enumerate(s["labels"].items()):
-        runs = data["methods"][label]["runs"]
         rng = np.random.default_rng(j)
-        for r in runs:
+        for r in data["methods"][label]["runs"]:
             x = j + rng.uniform(-0.25, 0.25)
             if r["outcome"] == "solved":
-                ax.plot(
-                    x,
-                    r["iterations_to_solved"],
-                    "o",
-                    color=COLORS[role],
-                    ms=5,
-                    alpha=0.8,
-                )
+                y = r["iterations_to_solved"]
+                ax.plot(x, y, "o", color=COLORS[role], ms=5, alpha=0.8)
                 continue
-            if r["outcome"].startswith("local"):
-                marker, key = "D", "local minimum"
-            else:
-                marker, key = kinds[r["outcome"]]
-            y = steps * (1.6 if key == "diverged" else 1.25)
+            local = ("D", "local minimum", 1.25)
+            marker, key, up = (
+                local if r["outcome"].startswith("local") else kinds[r["outcome"]]
+            )
+            name = None if key in seen else key
             ax.plot(
-                x,
-                y,
-                marker,
-                color=COLORS[role],
-                ms=7,
-                mec="k",
-                label=None if key in seen else key,
+                x, steps * up, marker, color=COLORS[role], ms=7, mec="k", label=name
             )
             seen.add(key)
     ax.axhline(steps, color="0.3", lw=0.7, ls=":")
@@ -338,14 +312,10 @@ def _outcomes(ax, data):
     )
     ax.set_yscale("log")
     ax.set_ylim(1, steps * 2.2)
-    ax.set_xticks(range(len(s["labels"])))
-    ax.set_xticklabels(
-        [lab.replace(" (", "\n(") for lab in s["labels"].values()], fontsize=8
-    )
-    ax.set(
-        ylabel="iterations to L − L* ≤ 1e-8",
-        title="(b) per seed: iterations to solve; above the line: failures",
-    )
+    ticks = [lab.replace(" (", "\n(") for lab in s["labels"].values()]
+    ax.set_xticks(range(len(ticks)), ticks, fontsize=8)
+    ax.set(ylabel="iterations to L − L* ≤ 1e-8")
+    ax.set_title("(b) per seed: iterations to solve; above the line: failures")
     ax.grid(True, axis="y", which="major", alpha=0.3)
     if seen:
         ax.legend(fontsize=7, loc="lower left", title="failed runs", title_fontsize=7)
@@ -357,20 +327,12 @@ def _field_panel(ax, data, key, title):
     im = ax.pcolormesh(x, y, p, cmap="RdBu_r", vmin=0, vmax=1, shading="auto")
     ax.contour(x, y, p, levels=[0.5], colors="k", linewidths=1.5)
     inputs, xor = np.asarray(s["inputs"]), np.asarray(s["xor"])
-    label = f["label"]
-    run = next(r for r in data["methods"][label]["runs"] if r["seed"] == f["seed"])
+    run = next(r for r in data["methods"][f["label"]]["runs"] if r["seed"] == f["seed"])
+    box = {"boxstyle": "round", "fc": "w", "alpha": 0.8, "lw": 0}
+    text = dict(xytext=(0, -20), textcoords="offset points", ha="center", bbox=box)
     for (u, v), c, pv in zip(inputs, xor, run["p_final"], strict=True):
         ax.plot(u, v, "o", ms=14, mfc="tab:red" if c else "tab:blue", mec="k", mew=1.5)
-        ax.annotate(
-            f"p={pv:.3f}",
-            (u, v),
-            xytext=(0, -20),
-            textcoords="offset points",
-            ha="center",
-            fontsize=8,
-            color="k",
-            bbox={"boxstyle": "round", "fc": "w", "alpha": 0.8, "lw": 0},
-        )
+        ax.annotate(f"p={pv:.3f}", (u, v), fontsize=8, **text)
     ax.set(xlabel="x₁", ylabel="x₂", aspect="equal", title=title)
     return im
 
