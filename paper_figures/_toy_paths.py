@@ -292,35 +292,39 @@ PLOT_ROLES = ("gf", "ngf", "ngf_k", "gd", "ngd", "ngd_k", "newton", "ngd_k_unit"
 PLOT_ROLES += ("newton_unit",)
 
 
-def plot_three(data: dict, path, loss_text: str, header: str, grid_lines=None) -> None:
-    """θ-plane, c-plane (with optional mapped θ grid lines) and loss, one row."""
-    s, g = data["settings"], data["geometry"]
-    name, methods = s["labels"], data["methods"]
-    roles = [r for r in PLOT_ROLES if r in name]
-    fig, ((ax_theta, ax_c, ax_loss),) = _common.figure(1, 3, width=5.4, height=5.2)
+def draw_row(axes, s: dict, g: dict, methods: dict, roles, last: int, grid_lines=None):
+    """θ-plane, c-plane (with optional mapped θ grid lines) and loss of `roles`, with the
+    contours and ends of the geometry `g`."""
+    ax_theta, ax_c, ax_loss = axes
+    name = s["labels"]
     draw_contours(ax_theta, g["contours_theta"])
     draw_contours(ax_c, g["contours_c"])
     if grid_lines is not None:
         grid_lines(ax_c, g)
     for role in roles:
-        last = 4 if role.endswith("_unit") else None
-        draw_path(ax_theta, role, name[role], methods[name[role]], "theta", last)
-        draw_path(ax_c, role, name[role], methods[name[role]], "c", last)
+        n = last if role.endswith("_unit") else None
+        draw_path(ax_theta, role, name[role], methods[name[role]], "theta", n)
+        draw_path(ax_c, role, name[role], methods[name[role]], "c", n)
     draw_ends(ax_theta, g["theta_start"], g["theta_target"], "θ₀", "θ* (v = u)")
     draw_ends(ax_c, s["c_start"], s["c_target"], "v₀", "u")
     for ax, key in ((ax_theta, "contours_theta"), (ax_c, "contours_c")):
-        ax.set_xlim(g[key]["x"][0], g[key]["x"][-1])
+        ax.set(xlim=(g[key]["x"][0], g[key]["x"][-1]), aspect="equal")
         ax.set_ylim(g[key]["y"][0], g[key]["y"][-1])
-    ax_theta.set(xlabel="θ₁", ylabel="θ₂", title="parameter space θ", aspect="equal")
-    ax_c.set(
-        xlabel="c₀ = ⟨v, 1⟩",
-        ylabel="c₁ = ⟨v, √2 sin 2πx⟩",
-        title="function space: v = c₀ + c₁ √2 sin 2πx",
-        aspect="equal",
-    )
+    ax_theta.set(xlabel="θ₁", ylabel="θ₂")
+    ax_c.set(xlabel="c₀ = ⟨v, 1⟩", ylabel="c₁ = ⟨v, √2 sin 2πx⟩")
     draw_losses(ax_loss, [(r, name[r]) for r in roles], methods, s["step"])
-    ax_loss.set_title(f"loss {loss_text}")
-    handles = ax_c.get_legend_handles_labels()
+
+
+def plot_three(data: dict, path, loss_text: str, header: str, grid_lines=None) -> None:
+    """θ-plane, c-plane (with optional mapped θ grid lines) and loss, one row."""
+    s, g = data["settings"], data["geometry"]
+    roles = [r for r in PLOT_ROLES if r in s["labels"]]
+    fig, axes = _common.figure(1, 3, width=5.4, height=5.2)
+    draw_row(axes[0], s, g, data["methods"], roles, 4, grid_lines)
+    axes[0, 0].set_title("parameter space θ")
+    axes[0, 1].set_title("function space: v = c₀ + c₁ √2 sin 2πx")
+    axes[0, 2].set_title(f"loss {loss_text}")
+    handles = axes[0, 1].get_legend_handles_labels()
     fig.legend(*handles, loc="outside lower center", ncol=6, fontsize=8)
     fig.suptitle(
         f"{header}\nmarkers: iterates with constant step s = {s['step']:g} "

@@ -191,38 +191,18 @@ def _rows(suffix):
 
 def plot(data: dict, path) -> None:
     s = data["settings"]
-    name, methods = s["labels"], data["methods"]
     fig, axes = _common.figure(2, 3, width=5.2, height=4.7)
     for row, (case, suffix) in enumerate((("identity", "_identity"), ("mixed", ""))):
-        c = data["cases"][case]
-        ax_theta, ax_c, ax_loss = axes[row]
-        roles = _rows(suffix)
-        tp.draw_contours(ax_theta, c["contours_theta"])
-        tp.draw_contours(ax_c, c["contours_c"])
-        for role in roles:
-            last = 3 if role.endswith("_unit") else None
-            tp.draw_path(ax_theta, role, name[role], methods[name[role]], "theta", last)
-            tp.draw_path(ax_c, role, name[role], methods[name[role]], "c", last)
-        tp.draw_ends(ax_theta, c["theta_start"], c["theta_target"], "θ₀", "θ* (v = u)")
-        tp.draw_ends(ax_c, s["c_start"], s["c_target"], "v₀", "u")
-        btxt = "I" if case == "identity" else tp.matrix_text(c["B"])
+        btxt = "I" if case == "identity" else tp.matrix_text(data["cases"][case]["B"])
+        tp.draw_row(
+            axes[row], s, data["cases"][case], data["methods"], _rows(suffix), 3
+        )
         same = " (GD = NGD: G = BBᵀ = I)" if case == "identity" else ""
-        ax_theta.set(
-            xlabel="θ₁",
-            ylabel="θ₂",
-            title=f"B = {btxt}: parameter space θ{same}",
-            aspect="equal",
-        )
-        ax_c.set(
-            xlabel="c₀ = ⟨v, 1⟩",
-            ylabel="c₁ = ⟨v, √2 sin 2πx⟩",
-            title=f"B = {btxt}: function space c = Bᵀθ",
-            aspect="equal",
-        )
-        tp.draw_losses(ax_loss, [(r, name[r]) for r in roles], methods, s["step"])
-        ax_loss.set_title(f"B = {btxt}: loss ½‖u − v‖² (L²)")
-        ax_c.legend(fontsize=7, loc="upper left")
-        ax_loss.legend(fontsize=7)
+        axes[row, 0].set_title(f"B = {btxt}: parameter space θ{same}")
+        axes[row, 1].set_title(f"B = {btxt}: function space c = Bᵀθ")
+        axes[row, 2].set_title(f"B = {btxt}: loss ½‖u − v‖² (L²)")
+        axes[row, 1].legend(fontsize=7, loc="upper left")
+        axes[row, 2].legend(fontsize=7)
     fig.suptitle(
         f"Seed {SEED}, {SECTION}: {TITLE}\n"
         f"markers: iterates with constant step s = {s['step']:g} ({s['steps']} steps); "
