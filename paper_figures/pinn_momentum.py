@@ -288,11 +288,8 @@ def _plot_seeds(ax, data, label, reference):
         ax.semilogy(reference, color="k", lw=1.2, ls="--")
     ax.axhline(FAIL_ERROR, color="0.5", lw=0.6)
     ax.set(ylim=(1e-7, 1e3), xlabel="iteration")
-    ax.set_title(
-        f"{label}\n{summary['failures']}/{summary['runs']} failed (dotted)",
-        fontsize=9,
-        color="C3" if summary["failures"] else "k",
-    )
+    title = f"{label}\n{summary['failures']}/{summary['runs']} failed (dotted)"
+    ax.set_title(title, fontsize=9, color="C3" if summary["failures"] else "k")
     ax.grid(True, alpha=0.3)
 
 
@@ -356,42 +353,34 @@ def plot(data: dict, path) -> None:
 
 
 def _plot_exits(ax, data):
-    s = data["settings"]
-    steps = s["steps"]
-    rng = np.random.default_rng(0)
-    names = list(data["methods"])
+    steps, names = data["settings"]["steps"], list(data["methods"])
+    rng, ticks = np.random.default_rng(0), []
     for i, label in enumerate(names):
         result = data["methods"][label]
-        color = COLORS[result["role"]]
-        runs = result["runs"]
-        jitter = rng.uniform(-0.15, 0.15, len(runs))
-        for j, r in enumerate(runs):
+        color, summary = COLORS[result["role"]], result["summary"]
+        jitter = i + rng.uniform(-0.15, 0.15, len(result["runs"]))
+        for x, r in zip(jitter, result["runs"], strict=True):
             if r["failed"]:
-                ax.plot(i + jitter[j], steps * 1.08, "x", color=color, ms=8, mew=2)
+                ax.plot(x, steps * 1.08, "x", color=color, ms=8, mew=2)
             elif r["plateau_exit"] is not None:
-                ax.plot(
-                    i + jitter[j], r["plateau_exit"], "o", color=color, ms=6, alpha=0.8
-                )
-        med = result["summary"]["plateau_exit_median"]
-        if med is not None:
-            ax.plot([i - 0.3, i + 0.3], [med, med], color=color, lw=2)
+                ax.plot(x, r["plateau_exit"], "o", color=color, ms=6, alpha=0.8)
+        if summary["plateau_exit_median"] is not None:
+            med = [summary["plateau_exit_median"]] * 2
+            ax.plot([i - 0.3, i + 0.3], med, color=color, lw=2)
+        ticks.append(label.replace(" (", "\n("))
+        if result["role"] != "ngd":
+            ticks[-1] += (
+                f"\nbefore NGD: {summary['exits_before_ngd']}/{summary['runs']}"
+            )
     ax.axhline(steps, color="0.5", lw=0.8)
-    ax.text(
-        len(names) - 0.5, steps * 1.08, "failed ×", ha="right", va="center", fontsize=8
-    )
-    ticks = []
-    for label in names:
-        summary = data["methods"][label]["summary"]
-        tick = label.replace(" (", "\n(")
-        if data["methods"][label]["role"] != "ngd":
-            tick += f"\nbefore NGD: {summary['exits_before_ngd']}/{summary['runs']}"
-        ticks.append(tick)
+    ax.text(len(names) - 0.5, steps * 1.08, "failed ×", ha="right", va="center")
     ax.set_xticks(range(len(names)), ticks, fontsize=8)
-    ax.set_ylim(0, steps * 1.15)
     ax.set(
-        ylabel=f"first iteration with error < {PLATEAU_ERROR:g}",
-        title="Leaving the initial plateau: per seed (dots), median of the converged runs "
-        "(bar),\n× = failed run; below: seeds on which the method leaves it before NGD",
+        ylim=(0, steps * 1.15), ylabel=f"first iteration with error < {PLATEAU_ERROR:g}"
+    )
+    ax.set_title(
+        "Leaving the initial plateau: per seed (dots), median of the converged runs (bar),"
+        "\n× = failed run; below: seeds on which the method leaves it before NGD"
     )
     ax.grid(True, axis="y", alpha=0.3)
 
@@ -400,12 +389,9 @@ def _plot_solution(ax, ax_pointwise, data):
     best = data["settings"]["best"]
     result = data["methods"][best]
     runs = [r for r in result["runs"] if not r["failed"]] or result["runs"]
-    errors = np.array(
-        [np.nan if r["final_error"] is None else r["final_error"] for r in runs]
-    )
+    errors = _common.series([r["final_error"] for r in runs])
     run_ = runs[int(np.argsort(errors)[(len(runs) - 1) // 2])]  # the median seed
-    x = _common.series(data["exact"]["x"])
-    exact = _common.series(data["exact"]["v"])
+    x, exact = _common.series(data["exact"]["x"]), _common.series(data["exact"]["v"])
     v = _common.series(run_["final_values"])
     color = COLORS[result["role"]]
     ax.plot(x, exact, "k-", lw=4, alpha=0.3, label="exact v*")
