@@ -216,23 +216,19 @@ def _sweep(probs, facts, quick: bool) -> dict:
 
 
 def _summary(sweep) -> dict:
-    out = {}
+    """Per method, the grid points (β, α) from which it escapes to the global minimum."""
+    out, total = {}, len(sweep["betas"]) * len(sweep["step_factors"])
     for label, entry in sweep["table"].items():
+        euclidean = label in (LABELS["gd"], LABELS["hb"])
+        steps = sweep["steps_euclidean" if euclidean else "steps_natural"]
         escaped = [
             f"β={b:g}, α={a:g}"
             for b, row in zip(sweep["betas"], entry["outcome"], strict=True)
-            for a, o in zip(
-                sweep["steps_euclidean"]
-                if label in (LABELS["gd"], LABELS["hb"])
-                else sweep["steps_natural"],
-                row,
-                strict=True,
-            )
+            for a, o in zip(steps, row, strict=True)
             if o == "global"
         ]
-        total = len(sweep["betas"]) * len(sweep["step_factors"])
-        out[label] = f"escapes in {len(escaped)}/{total}: " + (
-            "; ".join(escaped) or "none"
+        out[label] = (
+            f"escapes in {len(escaped)}/{total}: {'; '.join(escaped) or 'none'}"
         )
     return out
 
