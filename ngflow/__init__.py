@@ -142,7 +142,12 @@ from ._params import (  # noqa: E402
     num_parameters as num_parameters,
 )
 from ._problem import Problem as Problem  # noqa: E402
-from ._progress import progress_group as progress_group  # noqa: E402
+from ._progress import (  # noqa: E402
+    AbstractProgressMeter as AbstractProgressMeter,
+    NoProgressMeter as NoProgressMeter,
+    progress_group as progress_group,
+    TqdmProgressMeter as TqdmProgressMeter,
+)
 from ._results import RESULTS as RESULTS  # noqa: E402
 from ._solution import Solution as Solution, SolveError as SolveError  # noqa: E402
 from ._solve import solve as solve  # noqa: E402

@@ -271,12 +271,6 @@ class FlowSolution(eqx.Module):
         )
 
 
-class _FlowMeter(dfx.TqdmProgressMeter):
-    """diffrax's tqdm meter with ngflow's bar: labelled, and grouped by `ng.progress_group`."""
-
-    _init_bar = staticmethod(_progress.flow_bar)
-
-
 @eqx.filter_jit
 def _run_flow(
     problem,
@@ -394,7 +388,7 @@ def solve_flow(
     )
     if ts.ndim != 1 or ts.shape[0] < 1:
         raise ValueError("solve: `saveat` must be a non-empty 1D array of times.")
-    _progress._flow_desc[0] = type(flow).__name__
+    meter = _progress.meter(progress)
     with Timer() as timer:
         out = _run_flow(
             problem,
@@ -405,7 +399,7 @@ def solve_flow(
             jnp.asarray(dt0, float),
             ts,
             None if loss_tol is None else jnp.asarray(loss_tol, float),
-            _FlowMeter() if _progress.enabled(progress) else dfx.NoProgressMeter(),
+            meter.flow_meter(type(flow).__name__),
         )
         out = jax.block_until_ready(out)
     finite = bool(out.pop("finite"))
@@ -424,7 +418,7 @@ def solve_flow(
         wall_time=timer.wall_time,
         compile_time=timer.compile_time,
     )
-    _progress.solved(sol.final_loss)
+    meter.close(-1, sol.final_loss)
     if not diffrax_ok or not finite:
         message = (
             f"ngflow.solve (flow) stopped at t = {float(sol.t_final):.4g} of {t1}: "
