@@ -58,8 +58,15 @@ def pytest_runtest_call(item):
 
     with Timer() as timer:
         out = yield
-    _compile_seconds[item.nodeid] = timer.compile_time
+    item.user_properties.append(("compile_seconds", timer.compile_time))
     return out
+
+
+def pytest_runtest_logreport(report):
+    # in the main process, also when the tests ran in pytest-xdist workers
+    for name, value in report.user_properties:
+        if name == "compile_seconds":
+            _compile_seconds[report.nodeid] = value
 
 
 def pytest_terminal_summary(terminalreporter, config):
