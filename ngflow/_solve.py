@@ -57,7 +57,7 @@ def _run(
         return {name: jnp.asarray(m(model)) for name, m in monitors.items()}
 
     def do_step(theta, state, k):
-        theta_next, state_next, info = method.step(problem_at(k), flat, theta, state)
+        theta_next, state_next, info = method.update(problem_at(k), flat, theta, state)
         record = {
             "loss": info.loss,
             "grad_norm": info.grad_norm,

@@ -22,7 +22,7 @@ class GaussNewton(AbstractFactoredMetric):
     ```
     """
 
-    residual_is_features: ClassVar[bool] = True
+    gauss_newton: ClassVar[bool] = True
 
     def features(self, loss):
         from .._losses import AbstractResidualLoss
