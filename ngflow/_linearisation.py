@@ -40,7 +40,29 @@ DENSE = Form()
 MATRIX_FREE = Form("matrix_free")
 
 
-class TangentMap(eqx.Module):
+class AbstractLinearisation(eqx.Module):
+    """$E$ or $M$ at one $\\theta$ as a lineax operator (dense or matrix-free), with
+    $L(\\theta)$ and $\\nabla_\\theta L(\\theta)$ once a step has set them."""
+
+    operator: eqx.AbstractVar[lx.AbstractLinearOperator]
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """$(N, p)$ for $E$, $(p, p)$ for $M$."""
+        return (self.operator.out_size(), self.operator.in_size())
+
+    @property
+    def dense(self) -> bool:
+        """Whether the matrix is formed."""
+        return isinstance(self.operator, lx.MatrixLinearOperator)
+
+    @property
+    def matrix(self) -> Float[Array, "N p"]:
+        """The dense matrix (materialised if the form is matrix-free)."""
+        return self.operator.matrix if self.dense else self.operator.as_matrix()
+
+
+class TangentMap(AbstractLinearisation):
     """The tangent map $E = \\partial\\Phi/\\partial\\theta$ of a factored metric at one $\\theta$.
 
     Built by [`ngflow.AbstractFactoredMetric.linearise`][] in the form a Gram solve asks
@@ -86,21 +108,6 @@ class TangentMap(eqx.Module):
                 )
         return cls(lx.MatrixLinearOperator(matrix), residual=residual)
 
-    @property
-    def shape(self) -> tuple[int, int]:
-        """$(N, p)$."""
-        return (self.operator.out_size(), self.operator.in_size())
-
-    @property
-    def dense(self) -> bool:
-        """Whether $E$ is formed."""
-        return isinstance(self.operator, lx.MatrixLinearOperator)
-
-    @property
-    def matrix(self) -> Float[Array, "N p"]:
-        """Dense $E$, shape $(N, p)$ (materialised if the form is matrix-free)."""
-        return self.operator.matrix if self.dense else self.operator.as_matrix()
-
     def matvec(self, v: Float[Array, " p"]) -> Float[Array, " N"]:
         """$E v$."""
         return self.matrix @ v if self.dense else self.operator.mv(v)
@@ -135,7 +142,7 @@ class TangentMap(eqx.Module):
         return self.features.scan_rows(self.model_at, self.theta, chunk, fn, carry)
 
 
-class MetricMatrix(eqx.Module):
+class MetricMatrix(AbstractLinearisation):
     """A metric given only as a symmetric matrix $M(\\theta)$ (e.g. the Hessian), as a
     lineax operator: dense, or matrix-free (Hessian-vector products).
 
@@ -157,18 +164,6 @@ class MetricMatrix(eqx.Module):
                 f"A metric matrix must be square, got shape {matrix.shape}."
             )
         return cls(lx.MatrixLinearOperator(matrix, lx.symmetric_tag))
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        return (self.operator.out_size(), self.operator.in_size())
-
-    @property
-    def dense(self) -> bool:
-        return isinstance(self.operator, lx.MatrixLinearOperator)
-
-    @property
-    def matrix(self) -> Float[Array, "p p"]:
-        return self.operator.matrix if self.dense else self.operator.as_matrix()
 
     def gram_mv(self, v):
         """$Mv$."""

@@ -164,16 +164,19 @@ def _need_tangent(metric, who):
         )
 
 
-def _project(metric, gram, w, who):
-    """$E^+ w$ by the Gram solve (least squares with right-hand side $w$).
+def _carried(tangent, gram, transport, state, who):
+    """`(m, ok)`: $m = E^+ w$, the transported step $w$ projected by the Gram solve
+    (least squares with right-hand side $w$; 0 before the first step).
 
     This is a second solve with the same $E$ as the gradient's; XLA's common
     subexpression elimination merges the two factorizations (checked on the compiled
     step of `HeavyBall(Cholesky())` and `HeavyBall(Pinv())`: one `potrf`, one SVD).
     """
-    _need_tangent(metric, who)
-    projected = dataclasses.replace(metric, residual=w)
-    return gram.solve(projected, metric.rmatvec(w))
+    _need_tangent(tangent, who)
+    w = jnp.where(state.started, transport.function(tangent, state), 0.0)
+    projected = dataclasses.replace(tangent, residual=w)
+    m, _, ok = gram.solve(projected, tangent.rmatvec(w))
+    return m, ok | ~state.started
 
 
 class AbstractMomentum(AbstractMethod):
@@ -286,10 +289,9 @@ class HeavyBall(AbstractMomentum):
         lin = natural.linearise(problem, flat, theta)
         path, stats, ok = natural.direction(lin)
         if self.transport.projected:
-            _need_tangent(lin, f"HeavyBall({type(self.transport).__name__}())")
-            w = jnp.where(state.started, self.transport.function(lin, state), 0.0)
-            m, _, m_ok = _project(lin, self.gram, w, "HeavyBall")
-            ok = ok & (m_ok | ~state.started)
+            who = f"HeavyBall({type(self.transport).__name__}())"
+            m, m_ok = _carried(lin, self.gram, self.transport, state, who)
+            ok = ok & m_ok
         else:
             m = state.step
         m = jnp.where(state.started, m, 0.0)
@@ -343,10 +345,8 @@ class Nesterov(AbstractMomentum):
         ok = jnp.array(True)
         if self.natural:
             lin = method.linearise(problem, flat, theta)
-            _need_tangent(lin, "Nesterov(natural=True)")
-            w = jnp.where(state.started, lin.values - lin.values_at(state.theta), 0.0)
-            m, _, m_ok = _project(lin, self.gram, w, "Nesterov(natural=True)")
-            ok = m_ok | ~state.started
+            who = "Nesterov(natural=True)"
+            m, ok = _carried(lin, self.gram, FiniteDifference(), state, who)
         else:
             m = theta - state.theta
         m = jnp.where(state.started, m, 0.0)
