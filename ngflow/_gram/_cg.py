@@ -137,7 +137,8 @@ class CG(AbstractGramSolver):
     def form(self, shape):
         # E is formed only to build a preconditioner (or the trace) from it.
         dense = self.preconditioner is not None or self.relative
-        return DENSE if dense and self.chunk is None and shape else MATRIX_FREE
+        factored = shape is not None
+        return DENSE if dense and self.chunk is None and factored else MATRIX_FREE
 
     def _preconditioner(self, metric, gradient):
         """`(P⁻¹ as a lineax operator or None, λ, extra stats)`."""

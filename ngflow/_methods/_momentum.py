@@ -31,7 +31,7 @@ from .._gram._base import as_float
 from .._linearisation import TangentMap
 from .._repr import settings_repr
 from .._results import RESULTS
-from ._base import AbstractMethod, loss_at, outcome, search_step, StepInfo
+from ._base import AbstractMethod, loss_at, outcome, search_step
 from ._natural_gradient import _check_parts, NaturalGradient
 from ._step_rules import AbstractStepRule, LogGrid, TrustRegion
 
@@ -229,7 +229,9 @@ class AbstractMomentum(AbstractMethod):
         if self.restart:
             stats["restarted"] = restarted
         size = jnp.where(taken, info.step_size, jnp.nan)
-        info = StepInfo(loss, info.grad_norm, size, stats, result)
+        info = dataclasses.replace(
+            info, loss=loss, step_size=size, stats=stats, result=result
+        )
         state_next = MomentumState(theta, p, size.astype(theta.dtype), ~restarted)
         return jnp.where(taken, point, theta), state_next, info
 

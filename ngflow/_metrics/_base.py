@@ -6,7 +6,6 @@ into a [`ngflow.TangentMap`][] (factored, $M = E^\\top E$) or a [`ngflow.MetricM
 """
 
 import abc
-from typing import ClassVar
 
 import equinox as eqx
 import jax
@@ -48,8 +47,8 @@ class AbstractFactoredMetric(AbstractMetric):
 
     Subclasses implement `features(loss)`. Every Gram solve, the cross-Gram
     $E_k^\\top E_{k-1}$ and projections of functions on the tangent space follow from it.
-    A metric whose features are the loss's residual ($L = \\frac12\\|\\Phi\\|^2$, so
-    $\\nabla_\\theta L = E^\\top\\Phi$) sets `gauss_newton = True`.
+    The linearisation has no `residual` unless the metric sets it (as
+    [`ngflow.GaussNewton`][] does: its features are the loss's residual).
 
     ```python
     class Values(ng.AbstractFactoredMetric):  # Φ(θ) = u_θ(X): the L2 metric, unweighted
@@ -59,8 +58,6 @@ class AbstractFactoredMetric(AbstractMetric):
     ng.Problem(model, ng.LeastSquares(target, points), Values())  # any Gram solve works
     ```
     """
-
-    gauss_newton: ClassVar[bool] = False
 
     @abc.abstractmethod
     def features(self, loss) -> Features:
@@ -92,11 +89,5 @@ class AbstractFactoredMetric(AbstractMetric):
                     model_at, theta, form.chunk
                 )
         return TangentMap(
-            operator,
-            values,
-            values if self.gauss_newton else None,
-            features=features,
-            model_at=model_at,
-            theta=theta,
-            **extra,
+            operator, values, features=features, model_at=model_at, theta=theta, **extra
         )
