@@ -170,6 +170,11 @@ class MetricMatrix(AbstractLinearisation):
         return self.matrix @ v if self.dense else self.operator.mv(v)
 
 
+def loss_at(problem, flat) -> Callable[[Float[Array, " p"]], Scalar]:
+    """$\\theta\\mapsto L(\\theta)$ on flat parameters."""
+    return lambda t: problem.loss(flat.model_at(t))
+
+
 def linearise(
     problem, flat, theta, gram=None, metric=None
 ) -> TangentMap | MetricMatrix:
@@ -190,6 +195,5 @@ def linearise(
         r = lin.residual
         loss, gradient = 0.5 * (r @ r), lin.matrix.T @ r
     else:
-        loss_at = lambda t: problem.loss(flat.model_at(t))
-        loss, gradient = jax.value_and_grad(loss_at)(theta)
+        loss, gradient = jax.value_and_grad(loss_at(problem, flat))(theta)
     return dataclasses.replace(lin, loss=loss, gradient=gradient)

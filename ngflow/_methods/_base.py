@@ -6,6 +6,7 @@ import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PyTree, Scalar
 
+from .._linearisation import loss_at
 from .._repr import settings_repr
 from .._results import RESULTS
 from ._descents import AbstractPath
@@ -60,11 +61,6 @@ class AbstractMethod(eqx.Module):
         self, problem, flat, theta, state
     ) -> tuple[Float[Array, " p"], PyTree, StepInfo]:
         """One step: `(theta_next, state_next, info)`."""
-
-
-def loss_at(problem, flat):
-    """$\\theta\\mapsto L(\\theta)$ on flat parameters."""
-    return lambda t: problem.loss(flat.model_at(t))
 
 
 def clip_direction(direction, clip):

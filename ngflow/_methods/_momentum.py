@@ -28,10 +28,10 @@ from jaxtyping import Array, Bool, Float, Scalar
 
 from .._gram import AbstractGramSolver, AutoGram
 from .._gram._base import as_float
-from .._linearisation import TangentMap
+from .._linearisation import loss_at, TangentMap
 from .._repr import settings_repr
 from .._results import RESULTS
-from ._base import AbstractMethod, loss_at, outcome, search_step
+from ._base import AbstractMethod, outcome, search_step
 from ._natural_gradient import _check_parts, NaturalGradient
 from ._step_rules import AbstractStepRule, LogGrid, TrustRegion
 

@@ -1,7 +1,7 @@
 import jax
 import lineax as lx
 
-from .._linearisation import DENSE, MetricMatrix
+from .._linearisation import DENSE, loss_at, MetricMatrix
 from ._base import AbstractMetric
 
 
@@ -19,10 +19,10 @@ class Hessian(AbstractMetric):
     """
 
     def linearise(self, problem, flat, theta, form=DENSE):
-        loss_at = lambda t: problem.loss(flat.model_at(t))
+        f = loss_at(problem, flat)
         if form.kind == "dense":
-            hessian = jax.hessian(loss_at)(theta)
+            hessian = jax.hessian(f)(theta)
             return MetricMatrix(lx.MatrixLinearOperator(hessian, lx.symmetric_tag))
-        grad = lambda t, _: jax.grad(loss_at)(t)
+        grad = lambda t, _: jax.grad(f)(t)
         op = lx.JacobianLinearOperator(grad, theta, tags=lx.symmetric_tag)
         return MetricMatrix(lx.linearise(op))
