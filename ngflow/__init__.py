@@ -67,6 +67,10 @@ from ._gram import (  # noqa: E402
     QR as QR,
     Woodbury as Woodbury,
 )
+from ._linearisation import (  # noqa: E402
+    MetricMatrix as MetricMatrix,
+    TangentMap as TangentMap,
+)
 from ._losses import (  # noqa: E402
     AbstractLoss as AbstractLoss,
     AbstractResidualLoss as AbstractResidualLoss,
@@ -121,8 +125,6 @@ from ._metrics import (  # noqa: E402
     H1 as H1,
     Hessian as Hessian,
     L2 as L2,
-    MetricMatrix as MetricMatrix,
-    TangentMap as TangentMap,
     Weighted as Weighted,
 )
 from ._monitors import RelativeL2Error as RelativeL2Error  # noqa: E402

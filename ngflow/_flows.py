@@ -26,8 +26,8 @@ from . import _progress
 from ._domains import has_samplers
 from ._gram import AbstractGramSolver, Cholesky
 from ._gram._base import as_float
+from ._linearisation import linearise
 from ._loop import check_monitors, Timer, warn_if_loss_grew
-from ._methods._natural_gradient import residual_loss_and_gradient
 from ._params import FlatModel
 from ._problem import Problem
 from ._repr import settings_repr
@@ -88,10 +88,8 @@ def _gradient(problem, flat, theta):
 
 
 def _natural_direction(problem, flat, theta, gram):
-    value = problem.metric.linearise(problem, flat, theta)
-    known = residual_loss_and_gradient(value, gram)
-    gradient = _gradient(problem, flat, theta) if known is None else known[1]
-    h, _, ok = gram.solve(value, gradient)
+    lin = linearise(problem, flat, theta, gram)
+    h, _, ok = gram.solve(lin, lin.gradient)
     # A failed solve gives NaN, which diffrax reports (and ngflow raises on).
     return jnp.where(ok, h, jnp.nan)
 

@@ -40,7 +40,7 @@ def _loop(problem, method, monitors, steps, meter, save_params, handle, key):
     state0 = method.init(problem_at(0), flat, theta0)
 
     def do_step(theta, state, k):
-        theta_next, state_next, info = method.step(problem_at(k), flat, theta, state)
+        theta_next, state_next, info = method.update(problem_at(k), flat, theta, state)
         record = {
             "loss": info.loss,
             "grad_norm": info.grad_norm,
