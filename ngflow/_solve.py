@@ -119,11 +119,11 @@ def _run_over(problem, method, over, keys, monitors, steps, meter, save_params, 
 def _check_member(problem, method):
     if not isinstance(problem, Problem):
         raise TypeError(
-            "solve(over=...): `problem` must be an ng.Problem or a function of one "
-            f"member returning one, got {type(problem).__name__}."
+            "solve: `problem` must be an ng.Problem (with `over=`: or a function of one "
+            f"member returning one), got {type(problem).__name__}."
         )
     if not isinstance(method, AbstractMethod):
-        raise TypeError(f"solve(over=...): {_not_a_method(method)}")
+        raise TypeError(f"solve: {_not_a_method(method)}")
 
 
 def _batch_of(over, key) -> int | None:
@@ -272,13 +272,7 @@ def solve(
     key = jax.random.key(0) if key is None else key
     batch = _batch_of(over, key)
     if batch is None:
-        if not isinstance(problem, Problem):
-            raise TypeError(
-                "solve: `problem` must be an ng.Problem (a function of one member only "
-                f"with `over=`), got {type(problem).__name__}."
-            )
-        if not isinstance(method, AbstractMethod):
-            raise TypeError(f"solve: {_not_a_method(method)}")
+        _check_member(problem, method)
         model = problem.model
     else:
         first = jtu.tree_map(lambda a: a[0] if eqx.is_array_like(a) else a, over)
