@@ -26,7 +26,7 @@ from . import _progress
 from ._domains import has_samplers
 from ._gram import AbstractGramSolver, Cholesky
 from ._gram._base import as_float
-from ._linearisation import linearise
+from ._linearisation import linearise, loss_at as loss_of
 from ._loop import check_monitors, Timer, warn_if_loss_grew
 from ._params import FlatModel
 from ._problem import Problem
@@ -84,7 +84,7 @@ class AbstractFlow(eqx.Module):
 
 
 def _gradient(problem, flat, theta):
-    return jax.grad(lambda t: problem.loss(flat.model_at(t)))(theta)
+    return jax.grad(loss_of(problem, flat))(theta)
 
 
 def _natural_direction(problem, flat, theta, gram):
@@ -282,7 +282,7 @@ def _run_flow(
     meter,
 ):
     flat = FlatModel(problem.model)
-    loss_at = lambda t: problem.loss(flat.model_at(t))
+    loss_at = loss_of(problem, flat)
     term = dfx.ODETerm(lambda s, y, args: flow.vector_field(problem, flat, y))
     event = None
     if loss_tol is not None:
