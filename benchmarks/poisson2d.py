@@ -420,7 +420,7 @@ def breakdown(seed: int, iters: int, repeats: int = 30) -> dict:
             lambda s: prob.loss(flat.model_at(theta - s * h)), candidates
         )
     )
-    step = jax.jit(lambda theta: method.step(prob, flat, theta, None)[0])
+    step = jax.jit(lambda theta: method.update(prob, flat, theta, None)[0])
 
     def clock(fn, *args):
         jax.block_until_ready(fn(*args))  # compile

@@ -95,8 +95,8 @@ def auto_choice(problem):
     import ngflow as ng
 
     flat = ng.FlatModel(problem.model)
-    tm = problem.metric.linearise(problem, flat, flat.theta0)
-    return ng.AutoGram().describe(tm)
+    n, p = problem.metric.shape(problem, flat, flat.theta0)  # without forming E
+    return ng.AutoGram().describe(n=n, p=p)
 
 
 def PCG():  # noqa: N802 - the preconditioned CG row: AutoGram's matrix-free choice

@@ -67,6 +67,10 @@ from ._gram import (  # noqa: E402
     QR as QR,
     Woodbury as Woodbury,
 )
+from ._linearisation import (  # noqa: E402
+    MetricMatrix as MetricMatrix,
+    TangentMap as TangentMap,
+)
 from ._losses import (  # noqa: E402
     AbstractLoss as AbstractLoss,
     AbstractResidualLoss as AbstractResidualLoss,
@@ -121,8 +125,6 @@ from ._metrics import (  # noqa: E402
     H1 as H1,
     Hessian as Hessian,
     L2 as L2,
-    MetricMatrix as MetricMatrix,
-    TangentMap as TangentMap,
     Weighted as Weighted,
 )
 from ._monitors import RelativeL2Error as RelativeL2Error  # noqa: E402
@@ -142,7 +144,12 @@ from ._params import (  # noqa: E402
     num_parameters as num_parameters,
 )
 from ._problem import Problem as Problem  # noqa: E402
-from ._progress import progress_group as progress_group  # noqa: E402
+from ._progress import (  # noqa: E402
+    AbstractProgressMeter as AbstractProgressMeter,
+    NoProgressMeter as NoProgressMeter,
+    progress_group as progress_group,
+    TqdmProgressMeter as TqdmProgressMeter,
+)
 from ._results import RESULTS as RESULTS  # noqa: E402
 from ._solution import Solution as Solution, SolveError as SolveError  # noqa: E402
 from ._solve import solve as solve  # noqa: E402

@@ -26,8 +26,8 @@ from . import _progress
 from ._domains import has_samplers
 from ._gram import AbstractGramSolver, Cholesky
 from ._gram._base import as_float
+from ._linearisation import linearise, loss_at as loss_of
 from ._loop import check_monitors, Timer, warn_if_loss_grew
-from ._methods._natural_gradient import residual_loss_and_gradient
 from ._params import FlatModel
 from ._problem import Problem
 from ._repr import settings_repr
@@ -84,14 +84,12 @@ class AbstractFlow(eqx.Module):
 
 
 def _gradient(problem, flat, theta):
-    return jax.grad(lambda t: problem.loss(flat.model_at(t)))(theta)
+    return jax.grad(loss_of(problem, flat))(theta)
 
 
 def _natural_direction(problem, flat, theta, gram):
-    value = problem.metric.linearise(problem, flat, theta)
-    known = residual_loss_and_gradient(value, gram)
-    gradient = _gradient(problem, flat, theta) if known is None else known[1]
-    h, _, ok = gram.solve(value, gradient)
+    lin = linearise(problem, flat, theta, gram)
+    h, _, ok = gram.solve(lin, lin.gradient)
     # A failed solve gives NaN, which diffrax reports (and ngflow raises on).
     return jnp.where(ok, h, jnp.nan)
 
@@ -271,12 +269,6 @@ class FlowSolution(eqx.Module):
         )
 
 
-class _FlowMeter(dfx.TqdmProgressMeter):
-    """diffrax's tqdm meter with ngflow's bar: labelled, and grouped by `ng.progress_group`."""
-
-    _init_bar = staticmethod(_progress.flow_bar)
-
-
 @eqx.filter_jit
 def _run_flow(
     problem,
@@ -290,7 +282,7 @@ def _run_flow(
     meter,
 ):
     flat = FlatModel(problem.model)
-    loss_at = lambda t: problem.loss(flat.model_at(t))
+    loss_at = loss_of(problem, flat)
     term = dfx.ODETerm(lambda s, y, args: flow.vector_field(problem, flat, y))
     event = None
     if loss_tol is not None:
@@ -394,7 +386,7 @@ def solve_flow(
     )
     if ts.ndim != 1 or ts.shape[0] < 1:
         raise ValueError("solve: `saveat` must be a non-empty 1D array of times.")
-    _progress._flow_desc[0] = type(flow).__name__
+    meter = _progress.meter(progress)
     with Timer() as timer:
         out = _run_flow(
             problem,
@@ -405,7 +397,7 @@ def solve_flow(
             jnp.asarray(dt0, float),
             ts,
             None if loss_tol is None else jnp.asarray(loss_tol, float),
-            _FlowMeter() if _progress.enabled(progress) else dfx.NoProgressMeter(),
+            meter.flow_meter(type(flow).__name__),
         )
         out = jax.block_until_ready(out)
     finite = bool(out.pop("finite"))
@@ -424,7 +416,7 @@ def solve_flow(
         wall_time=timer.wall_time,
         compile_time=timer.compile_time,
     )
-    _progress.solved(sol.final_loss)
+    meter.close(-1, sol.final_loss)
     if not diffrax_ok or not finite:
         message = (
             f"ngflow.solve (flow) stopped at t = {float(sol.t_final):.4g} of {t1}: "

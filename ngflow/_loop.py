@@ -88,7 +88,10 @@ class Timer:
 
     def __exit__(self, *exc):
         self.wall_time = time.perf_counter() - self._start
-        _span_collectors.remove(self._spans)
+        # by identity: nested timers' lists may be equal
+        del _span_collectors[
+            next(i for i, c in enumerate(_span_collectors) if c is self._spans)
+        ]
         self.compile_time = _union_length(self._spans)
         return False
 

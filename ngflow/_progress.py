@@ -1,23 +1,16 @@
-"""Progress bars: one per `ng.solve` (a host callback observes the compiled loop) and,
-optionally, one per group of solves (`ng.progress_group`)."""
+"""Progress meters: objects passed to [`ngflow.solve`][] as `progress=` and threaded
+through the compiled loop, as diffrax threads its `AbstractProgressMeter`; and
+`ng.progress_group`, one bar over many solves."""
 
+import abc
 import contextlib
 import itertools
 import sys
 
+import diffrax as dfx
+import equinox as eqx
+import jax
 import numpy as np
-
-
-_bars: dict[int, object] = {}
-_ids = itertools.count()
-_groups: list = []  # the open `progress_group` bars, innermost last
-
-
-def enabled(progress: bool | None) -> bool:
-    """`None` means: only when standard error is a terminal."""
-    if progress is None:
-        return sys.stderr.isatty()
-    return bool(progress)
 
 
 def _tqdm():
@@ -26,58 +19,152 @@ def _tqdm():
     return tqdm
 
 
-def _bar(desc: str, **kwargs):
-    """A tqdm bar; inside a group it is labelled by the group and removed when done."""
-    group = _groups[-1] if _groups else None
-    if group is not None:
-        desc = f"{group.desc}: {desc}"
-    return _tqdm()(desc=desc, leave=group is None, dynamic_ncols=True, **kwargs)
+class _Bars:
+    """The open bars, by the integer handle the compiled loop carries (a host callback
+    cannot carry a Python object), and the open `progress_group` bars, innermost last."""
+
+    def __init__(self):
+        self.open: dict[int, object] = {}
+        self.ids = itertools.count()
+        self.groups: list = []
+
+    def bar(self, desc: str, **kwargs):
+        """A tqdm bar; inside a group it is labelled by the group and removed when done."""
+        group = self.groups[-1] if self.groups else None
+        if group is not None:
+            desc = f"{group.desc}: {desc}"
+        return _tqdm()(desc=desc, leave=group is None, dynamic_ncols=True, **kwargs)
+
+    def solved(self, loss) -> None:
+        """Counts one finished solve in every open group (`loss=None`: it failed)."""
+        if loss is None:
+            return
+        for group in self.groups:
+            if group is not None:
+                group.update(1)
+                group.set_postfix_str(f"last loss={float(loss):.3e}", refresh=True)
 
 
-def open_bar(total: int, desc: str) -> int:
-    """The bar of one discrete solve, updated by `update` from the compiled loop."""
-    bar_id = next(_ids)
-    _bars[bar_id] = _bar(desc, total=total)
-    return bar_id
+_BARS = _Bars()
 
 
-# The label of the next flow's bar, set on the host by `solve_flow`.
-_flow_desc = ["flow"]
+class AbstractProgressMeter(eqx.Module):
+    """How a discrete solve reports its steps: `open` before the compiled loop (host),
+    `update` from inside it (a host callback every few steps), `close` after.
+
+    ```python
+    class Printer(ng.AbstractProgressMeter):  # one line per report
+        def open(self, total, desc):
+            return 0
+        def update(self, handle, step, loss):
+            print(f"step {int(step)}: loss {float(loss):.3e}")
+        def close(self, handle, final_loss):
+            pass
+
+    sol = ng.solve(problem, ng.GradientDescent(), steps=3, progress=Printer())
+    ```
+    """
+
+    @abc.abstractmethod
+    def open(self, total: int, desc: str) -> int:
+        """Start a bar of `total` steps; returns an integer handle for `update`."""
+
+    @abc.abstractmethod
+    def update(self, handle, step, loss) -> None:
+        """Step `step` is done with loss `loss` (on the host)."""
+
+    @abc.abstractmethod
+    def close(self, handle: int, final_loss) -> None:
+        """The solve ended with `final_loss` (`None` if it raised)."""
+
+    def flow_meter(self, desc: str) -> dfx.AbstractProgressMeter:
+        """The diffrax meter a flow uses (default: none)."""
+        return dfx.NoProgressMeter()
 
 
-def flow_bar():
-    """The bar of a flow (diffrax calls this on the host when the integration starts)."""
-    return _bar(
-        _flow_desc[0],
-        total=100,
-        unit="%",
-        bar_format="{desc}: {percentage:.1f}% of [t0, t1]|{bar}| [{elapsed}<{remaining}]",
-    )
+class NoProgressMeter(AbstractProgressMeter):
+    """No output (`progress=False`); finished solves still count in a
+    [`ngflow.progress_group`][].
+
+    ```python
+    ng.solve(problem, ng.GradientDescent(), steps=3, progress=ng.NoProgressMeter())
+    ```
+    """
+
+    def open(self, total, desc):
+        return -1
+
+    def update(self, handle, step, loss):
+        pass
+
+    def close(self, handle, final_loss):
+        _BARS.solved(final_loss)
 
 
-def update(bar_id, step, loss) -> None:
-    bar = _bars.get(int(np.asarray(bar_id)))
-    if bar is None:
+class TqdmProgressMeter(AbstractProgressMeter):
+    """A tqdm bar of the steps and the loss (`progress=True`); a flow's bar counts percent
+    of $[t_0, t_1]$ (diffrax's `TqdmProgressMeter`).
+
+    ```python
+    ng.solve(problem, ng.GradientDescent(), steps=3, progress=ng.TqdmProgressMeter())
+    ```
+    """
+
+    def open(self, total, desc):
+        handle = next(_BARS.ids)
+        _BARS.open[handle] = _BARS.bar(desc, total=total)
+        return handle
+
+    def update(self, handle, step, loss):
+        bar = _BARS.open.get(int(np.asarray(handle)))
+        if bar is None:
+            return
+        bar.n = int(np.asarray(step)) + 1
+        bar.set_postfix_str(f"loss={float(np.asarray(loss)):.3e}", refresh=False)
+        bar.refresh()
+
+    def close(self, handle, final_loss):
+        bar = _BARS.open.pop(handle, None)
+        if bar is not None:
+            bar.close()
+        _BARS.solved(final_loss)
+
+    def flow_meter(self, desc):
+        return _FlowMeter(desc=desc)
+
+
+class _FlowMeter(dfx.TqdmProgressMeter):
+    """diffrax's tqdm meter with ngflow's bar: labelled, and grouped by `ng.progress_group`."""
+
+    desc: str = eqx.field(static=True, default="flow")
+
+    def _init_bar(self):
+        return _BARS.bar(
+            self.desc,
+            total=100,
+            unit="%",
+            bar_format="{desc}: {percentage:.1f}% of [t0, t1]|{bar}| [{elapsed}<{remaining}]",
+        )
+
+
+def meter(progress) -> AbstractProgressMeter:
+    """`progress=` as a meter: `None` shows a bar only when standard error is a terminal."""
+    if isinstance(progress, AbstractProgressMeter):
+        return progress
+    if progress is None:
+        progress = sys.stderr.isatty()
+    return TqdmProgressMeter() if progress else NoProgressMeter()
+
+
+def report(meter, handle, k, loss, every, steps) -> None:
+    """Inside the loop: tell the meter about step `k` every `every` steps and at the end."""
+    if isinstance(meter, NoProgressMeter):
         return
-    bar.n = int(np.asarray(step)) + 1
-    bar.set_postfix_str(f"loss={float(np.asarray(loss)):.3e}", refresh=False)
-    bar.refresh()
-
-
-def close_bar(bar_id: int) -> None:
-    bar = _bars.pop(bar_id, None)
-    if bar is not None:
-        bar.close()
-
-
-def solved(loss=None) -> None:
-    """Counts one finished solve in every open group."""
-    for group in _groups:
-        if group is None:
-            continue
-        group.update(1)
-        if loss is not None:
-            group.set_postfix_str(f"last loss={float(loss):.3e}", refresh=True)
+    jax.lax.cond(
+        (k % every == 0) | (k == steps - 1),
+        lambda: jax.debug.callback(meter.update, handle, k, loss),
+        lambda: None,
+    )
 
 
 @contextlib.contextmanager
@@ -105,19 +192,16 @@ def progress_group(desc: str, *, show: bool | None = None, leave: bool = True):
 
     **Yields:** the `tqdm` bar (its `.n` is the number of solves so far), or `None`.
     """
-    if not enabled(show):
-        _groups.append(None)
-        try:
-            yield None
-        finally:
-            _groups.pop()
-        return
-    bar = _tqdm()(
-        desc=desc, leave=leave, bar_format="{desc}: {n} solves [{elapsed}{postfix}]"
-    )
-    _groups.append(bar)
+    shown = sys.stderr.isatty() if show is None else bool(show)
+    bar = None
+    if shown:
+        bar = _tqdm()(
+            desc=desc, leave=leave, bar_format="{desc}: {n} solves [{elapsed}{postfix}]"
+        )
+    _BARS.groups.append(bar)
     try:
         yield bar
     finally:
-        _groups.pop()
-        bar.close()
+        _BARS.groups.pop()
+        if bar is not None:
+            bar.close()

@@ -28,7 +28,7 @@ def _fill(shape_dtype):
     return jnp.full(shape_dtype.shape, -1, dtype)
 
 
-def _loop(problem, method, monitors, steps, progress, save_params, bar_id, key):
+def _loop(problem, method, monitors, steps, meter, save_params, handle, key):
     """One discrete run as a `lax.scan` (traced inside `jit`, and `vmap` for ensembles)."""
     flat = FlatModel(problem.model)
     theta0 = flat.theta0
@@ -40,7 +40,7 @@ def _loop(problem, method, monitors, steps, progress, save_params, bar_id, key):
     state0 = method.init(problem_at(0), flat, theta0)
 
     def do_step(theta, state, k):
-        theta_next, state_next, info = method.step(problem_at(k), flat, theta, state)
+        theta_next, state_next, info = method.update(problem_at(k), flat, theta, state)
         record = {
             "loss": info.loss,
             "grad_norm": info.grad_norm,
@@ -64,12 +64,8 @@ def _loop(problem, method, monitors, steps, progress, save_params, bar_id, key):
         theta, state, step_result, record = lax.cond(go, do_step, skip, theta, state, k)
         result = RESULTS.where(go, step_result, result)
         taken = taken + (go & (step_result == RESULTS.successful))
-        if progress:  # the condition is on k only, so an ensemble's members agree
-            lax.cond(
-                (k % every == 0) | (k == steps - 1),
-                lambda: jax.debug.callback(_progress.update, bar_id, k, record["loss"]),
-                lambda: None,
-            )
+        # the condition is on k only, so an ensemble's members agree
+        _progress.report(meter, handle, k, record["loss"], every, steps)
         return (theta, state, result, taken), record
 
     init = (theta0, state0, RESULTS.successful, jnp.array(0))
@@ -107,16 +103,14 @@ _run = eqx.filter_jit(_loop)
 
 
 @eqx.filter_jit
-def _run_over(
-    problem, method, over, keys, monitors, steps, progress, save_params, bar_id
-):
+def _run_over(problem, method, over, keys, monitors, steps, meter, save_params, handle):
     """An ensemble: `_loop` vmapped over the members of `over` and/or a batch of keys."""
 
     def one(x, key):
         p = problem if isinstance(problem, Problem) else problem(x)
         m = method if isinstance(method, AbstractMethod) else method(x)
         _check_member(p, m)
-        return _loop(p, m, monitors, steps, progress, save_params, bar_id, key)
+        return _loop(p, m, monitors, steps, meter, save_params, handle, key)
 
     key_axis = None if keys.ndim == 0 else 0
     return eqx.filter_vmap(one, in_axes=(eqx.if_array(0), key_axis))(over, keys)
@@ -125,11 +119,11 @@ def _run_over(
 def _check_member(problem, method):
     if not isinstance(problem, Problem):
         raise TypeError(
-            "solve(over=...): `problem` must be an ng.Problem or a function of one "
-            f"member returning one, got {type(problem).__name__}."
+            "solve: `problem` must be an ng.Problem (with `over=`: or a function of one "
+            f"member returning one), got {type(problem).__name__}."
         )
     if not isinstance(method, AbstractMethod):
-        raise TypeError(f"solve(over=...): {_not_a_method(method)}")
+        raise TypeError(f"solve: {_not_a_method(method)}")
 
 
 def _batch_of(over, key) -> int | None:
@@ -212,8 +206,10 @@ def solve(
         rule that finds no decrease (a stall, `RESULTS.search_failed`) stops the loop
         with a warning, never raises.
     - `progress`: show a progress bar of the steps and the loss (`None`: only when
-        standard error is a terminal). To group the bars of many solves under one,
-        see [`ngflow.progress_group`][].
+        standard error is a terminal), or a meter ([`ngflow.TqdmProgressMeter`][],
+        [`ngflow.NoProgressMeter`][], your own [`ngflow.AbstractProgressMeter`][]),
+        threaded through the compiled loop. To group the bars of many solves under
+        one, see [`ngflow.progress_group`][].
     - `save_params`: keep the flat parameters of every iterate in `Solution.params`.
     - `key`: a `jax.random.key` for the points of sampled losses (those given a sampler
         such as `box.sampler(n)` instead of points); step $k$ uses
@@ -276,13 +272,7 @@ def solve(
     key = jax.random.key(0) if key is None else key
     batch = _batch_of(over, key)
     if batch is None:
-        if not isinstance(problem, Problem):
-            raise TypeError(
-                "solve: `problem` must be an ng.Problem (a function of one member only "
-                f"with `over=`), got {type(problem).__name__}."
-            )
-        if not isinstance(method, AbstractMethod):
-            raise TypeError(f"solve: {_not_a_method(method)}")
+        _check_member(problem, method)
         model = problem.model
     else:
         first = jtu.tree_map(lambda a: a[0] if eqx.is_array_like(a) else a, over)
@@ -292,24 +282,24 @@ def solve(
         )
         model = member.model
     monitors = check_monitors(monitors, model)
-    show = _progress.enabled(progress) and steps > 0
+    meter = _progress.meter(progress if steps > 0 else False)
     label = type(method).__name__ if batch is None else f"ensemble of {batch}"
-    bar_id = _progress.open_bar(steps, label) if show else -1
+    handle = meter.open(steps, label)
+    solution = None
     try:
         with Timer() as timer:
-            options = (monitors, steps, show, bool(save_params), jnp.asarray(bar_id))
+            options = (monitors, steps, meter, bool(save_params), jnp.asarray(handle))
             if batch is None:
                 out = _run(problem, method, *options, key)
             else:
                 out = _run_over(problem, method, over, key, *options)
             out = jax.block_until_ready(out)
+        solution = Solution(
+            **out, wall_time=timer.wall_time, compile_time=timer.compile_time
+        )
     finally:
-        if show:
-            _progress.close_bar(bar_id)
-    solution = Solution(
-        **out, wall_time=timer.wall_time, compile_time=timer.compile_time
-    )
-    _progress.solved(jnp.nanmedian(solution.final_loss))
+        final = None if solution is None else jnp.nanmedian(solution.final_loss)
+        meter.close(handle, final)
 
     def where(one):
         return (

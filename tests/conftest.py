@@ -36,3 +36,44 @@ def _free_compiled_code():
     """
     yield
     jax.clear_caches()
+
+
+# Compile seconds per test (tracing, lowering, XLA compile), from JAX's own time spans:
+# the suite's time is mostly compilation, so this is what to cut. Shown at the end with
+# `pytest --compile-report` (the 15 tests that compile longest, and the total).
+_compile_seconds: dict[str, float] = {}
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--compile-report",
+        action="store_true",
+        help="list the tests that spend the most seconds compiling",
+    )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    from ngflow._loop import Timer
+
+    with Timer() as timer:
+        out = yield
+    item.user_properties.append(("compile_seconds", timer.compile_time))
+    return out
+
+
+def pytest_runtest_logreport(report):
+    # in the main process, also when the tests ran in pytest-xdist workers
+    for name, value in report.user_properties:
+        if name == "compile_seconds":
+            _compile_seconds[report.nodeid] = value
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    if not config.getoption("--compile-report") or not _compile_seconds:
+        return
+    worst = sorted(_compile_seconds.items(), key=lambda kv: -kv[1])[:15]
+    terminalreporter.section("compile seconds per test")
+    for nodeid, seconds in worst:
+        terminalreporter.write_line(f"{seconds:7.1f} s  {nodeid}")
+    terminalreporter.write_line(f"{sum(_compile_seconds.values()):7.1f} s  in all")

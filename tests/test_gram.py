@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 import ngflow as ng
+from ngflow._linearisation import Form
 
 from .helpers import GRAM_SOLVES, matrix_with_singular_values, target_2d
 
@@ -213,6 +214,14 @@ def _chunk_problems():
     }
 
 
+def _gram_and_rhs(tangent):
+    return tangent.gram, tangent.gram_rhs
+
+
+def _sample_and_values(tangent):
+    return tangent.sample_gram, tangent.values
+
+
 @pytest.mark.parametrize("chunk", [1, 8, 1000])
 def test_chunked_gram_is_the_gram_of_the_tangent_map(chunk):
     for name, problem in _chunk_problems().items():
@@ -220,8 +229,8 @@ def test_chunked_gram_is_the_gram_of_the_tangent_map(chunk):
         tangent = problem.metric.linearise(problem, flat, flat.theta0)
         e, values = tangent.matrix, tangent.values
         gram = jax.jit(
-            lambda t, pr=problem, fl=flat: pr.metric.linearise(pr, fl, t).chunked_gram(
-                chunk
+            lambda t, pr=problem, fl=flat: _gram_and_rhs(
+                pr.metric.linearise(pr, fl, t, Form("gram", chunk))
             )
         )
         g, b = gram(flat.theta0)
@@ -229,8 +238,8 @@ def test_chunked_gram_is_the_gram_of_the_tangent_map(chunk):
         np.testing.assert_allclose(g, e.T @ e, atol=1e-13 * scale, err_msg=name)
         np.testing.assert_allclose(b, e.T @ values, atol=1e-13 * scale, err_msg=name)
         sample = jax.jit(
-            lambda t, pr=problem, fl=flat: pr.metric.linearise(pr, fl, t).sample_gram(
-                chunk
+            lambda t, pr=problem, fl=flat: _sample_and_values(
+                pr.metric.linearise(pr, fl, t, Form("sample_gram", chunk))
             )
         )
         k, phi = sample(flat.theta0)
@@ -261,7 +270,7 @@ def test_chunked_cholesky_never_forms_the_tangent_map():
     n, p = 300, flat.theta0.shape[0]
 
     def step(gram, theta):
-        return ng.NaturalGradient(gram, ng.Constant(0.5)).step(
+        return ng.NaturalGradient(gram, ng.Constant(0.5)).update(
             problem, flat, theta, None
         )
 
@@ -291,7 +300,7 @@ def test_chunked_woodbury_never_forms_the_tangent_map(residual):
     assert n < p
 
     def step(gram, theta):
-        return ng.NaturalGradient(gram, ng.Constant(0.5)).step(
+        return ng.NaturalGradient(gram, ng.Constant(0.5)).update(
             problem, flat, theta, None
         )
 

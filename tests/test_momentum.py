@@ -5,6 +5,7 @@ step they are Polyak's heavy-ball and Nesterov's method, iterate by iterate. The
 transports are checked against Jacobians formed by `jacfwd`.
 """
 
+import dataclasses
 import pathlib
 import runpy
 import sys
@@ -192,7 +193,9 @@ def test_transports_are_the_cross_gram_and_projections():
         ng.LastGradient().function(tangent, state), -0.3 * phi(theta_prev), rtol=1e-12
     )
     # The projection of w on the tangent space by a Gram solve is least squares on E_k.
-    m, _, ok = ng.Pinv().solve(tangent.with_residual(w), tangent.rmatvec(w))
+    m, _, ok = ng.Pinv().solve(
+        dataclasses.replace(tangent, residual=w), tangent.rmatvec(w)
+    )
     expected, *_ = np.linalg.lstsq(np.asarray(e_k), np.asarray(w), rcond=1e-7)
     assert bool(ok)
     np.testing.assert_allclose(e_k @ m, e_k @ expected, rtol=1e-7, atol=1e-10)

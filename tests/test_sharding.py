@@ -22,6 +22,7 @@ SCRIPT = textwrap.dedent(
     import equinox as eqx, jax, jax.numpy as jnp, numpy as np
     from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
     import ngflow as ng
+    from ngflow._progress import NoProgressMeter
     from ngflow._solve import _run
 
     mesh = Mesh(np.array(jax.devices()), ("points",))
@@ -52,7 +53,7 @@ SCRIPT = textwrap.dedent(
         out[name] = {"rel_diff": float(diff), "single": float(one.final_loss),
                      "sharded": float(many.final_loss), "start": float(one.losses[0])}
     method = ng.NaturalGradient(ng.Cholesky(1e-4), ng.LogGrid())
-    lowered = _run.lower(problem(sharded), method, {}, 2, False, False, jnp.asarray(-1),
+    lowered = _run.lower(problem(sharded), method, {}, 2, NoProgressMeter(), False, jnp.asarray(-1),
                          jax.random.key(0))
     out["all_reduce"] = lowered.compile().compiled.as_text().count("all-reduce")
     print("RESULT " + json.dumps(out))

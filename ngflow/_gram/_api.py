@@ -1,7 +1,7 @@
 import equinox as eqx
 import jax.numpy as jnp
 
-from .._metrics import MetricMatrix, TangentMap
+from .._linearisation import MetricMatrix, TangentMap
 from ._base import AbstractGramSolver
 
 

@@ -5,7 +5,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from .._metrics import TangentMap
+from .._linearisation import TangentMap
 from ._base import AbstractGramSolver
 from ._cg import CG
 from ._cholesky import Cholesky
@@ -164,8 +164,10 @@ class AutoGram(AbstractGramSolver):
             + f", L={limit:.3g} entries = {8 * limit / 2**30:.3g} GiB)"
         )
 
-    def uses_dense(self, metric):
-        return self.select(metric).uses_dense(metric)
+    def form(self, shape):
+        if shape is None:
+            return Pinv().form(shape)
+        return self._choice(*shape, self.limit())[1].form(shape)
 
     def solve(self, metric, gradient):
         index, solver = self._for(metric)

@@ -12,7 +12,7 @@ import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float
 
-from .._metrics import MetricMatrix, TangentMap
+from .._linearisation import DENSE, Form, MetricMatrix, TangentMap
 from .._repr import settings_repr
 
 
@@ -48,10 +48,13 @@ class AbstractGramSolver(eqx.Module):
 
     needs_tangent_map: eqx.AbstractClassVar[bool]
 
-    def uses_dense(self, metric) -> bool:
-        """Whether `solve` materialises the tangent map $E$ (then the loss gradient is
-        taken as $E^\\top r$ from it, instead of a separate backward pass)."""
-        return True
+    def form(self, shape: tuple[int, int] | None) -> Form:
+        """What this solve needs of the tangent map $E$ of shape $(N, p)$ (`None`: a
+        metric that is only a matrix): by default $E$ (or $M$) formed. The metric is
+        linearised in this form once per step; with a dense $E$ and a known residual the
+        loss gradient is $E^\\top r$ from it, without a backward pass."""
+        del shape
+        return DENSE
 
     @abc.abstractmethod
     def solve(

@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import lineax as lx
 from jaxtyping import Array, Float
 
-from .._metrics import TangentMap
+from .._linearisation import DENSE, MATRIX_FREE, TangentMap
 from ._base import AbstractGramSolver, as_float, finite
 from ._precondition import (
     as_operator,
@@ -134,12 +134,11 @@ class CG(AbstractGramSolver):
         ):
             raise ValueError(f"CG: `chunk` must be a positive int, got {chunk!r}.")
 
-    def uses_dense(self, metric):
-        return (
-            self.preconditioner is not None
-            and self.chunk is None
-            and isinstance(metric, TangentMap)
-        )
+    def form(self, shape):
+        # E is formed only to build a preconditioner (or the trace) from it.
+        dense = self.preconditioner is not None or self.relative
+        factored = shape is not None
+        return DENSE if dense and self.chunk is None and factored else MATRIX_FREE
 
     def _preconditioner(self, metric, gradient):
         """`(P⁻¹ as a lineax operator or None, λ, extra stats)`."""
@@ -170,7 +169,7 @@ class CG(AbstractGramSolver):
     def solve(self, metric, gradient):
         self.check(metric)
         precond, lam, extra = self._preconditioner(metric, gradient)
-        op = metric.matrix_free()
+        op = metric.operator
         gram = op.T @ op if isinstance(metric, TangentMap) else op
         damped = gram + lam * lx.IdentityLinearOperator(gram.in_structure())
         damped = lx.TaggedLinearOperator(damped, lx.positive_semidefinite_tag)

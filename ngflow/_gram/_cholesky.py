@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import lineax as lx
 from jaxtyping import Array, Float
 
-from .._metrics import TangentMap
+from .._linearisation import DENSE, Form, TangentMap
 from ._base import (
     AbstractGramSolver,
     as_float,
@@ -55,12 +55,14 @@ class Cholesky(AbstractGramSolver):
                 f"Cholesky: `chunk` must be a positive int, got {self.chunk!r}."
             )
 
-    def uses_dense(self, metric):
-        return self.chunk is None or not isinstance(metric, TangentMap)
+    def form(self, shape):
+        return (
+            DENSE if self.chunk is None or shape is None else Form("gram", self.chunk)
+        )
 
     def _gram(self, metric):
-        if self.chunk is not None and isinstance(metric, TangentMap):
-            return metric.chunked_gram(self.chunk)[0]
+        if isinstance(metric, TangentMap) and metric.gram is not None:
+            return metric.gram
         return dense_metric(metric)
 
     def _damping(self, g):

@@ -39,7 +39,7 @@ import lineax as lx
 import lineax.internal as lxi
 from jaxtyping import Array, Float, Int
 
-from .._metrics import TangentMap
+from .._linearisation import TangentMap
 from ._base import AbstractGramSolver, DEFAULT_TANGENT_RCOND, finite, normal_residual
 
 

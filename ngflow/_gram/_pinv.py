@@ -4,7 +4,7 @@ import jax.lax.linalg as jll
 import jax.numpy as jnp
 import lineax as lx
 
-from .._metrics import TangentMap
+from .._linearisation import TangentMap
 from ._base import AbstractGramSolver, finite, normal_residual, tangent_rcond
 from ._curve import default_cutoff, eigh_curve, tangent_svd_curve, with_stats
 
@@ -74,10 +74,10 @@ class Pinv(AbstractGramSolver):
                         :p, 0
                     ]
             else:
-                op = metric.operator()
+                op = metric.operator
         else:
             rcond = self.rcond
-            op = metric.operator()
+            op = metric.operator
         solver = lx.SVD(rcond=rcond)
         state = solver.init(op, {})
         if residual is not None:

@@ -78,7 +78,7 @@ class Nystrom(eqx.Module):
 
 
 def _dense(metric, chunk) -> bool:
-    return chunk is None or "matrix" in metric.__dict__ or metric._features is None
+    return chunk is None or metric.features is None
 
 
 def gram_diagonal(metric, chunk: int | None) -> Float[Array, " p"]:
@@ -88,9 +88,7 @@ def gram_diagonal(metric, chunk: int | None) -> Float[Array, " p"]:
         return jnp.sum(metric.matrix**2, axis=0)
     step = lambda acc, _, jac: (acc + jnp.sum(jac**2, axis=0), None)
     zero = jnp.zeros_like(metric.theta)
-    return metric._features.scan_rows(
-        metric._model_at, metric.theta, chunk, step, zero
-    )[0]
+    return metric.scan_rows(chunk, step, zero)[0]
 
 
 def gram_sketch(metric, omega, chunk: int | None, *, with_trace: bool = False):
@@ -106,9 +104,7 @@ def gram_sketch(metric, omega, chunk: int | None, *, with_trace: bool = False):
             return (acc[0] + jac.T @ (jac @ omega), acc[1] + jnp.sum(jac**2)), None
 
         zero = (jnp.zeros_like(omega), jnp.zeros((), omega.dtype))
-        out = metric._features.scan_rows(
-            metric._model_at, metric.theta, chunk, step, zero
-        )[0]
+        out = metric.scan_rows(chunk, step, zero)[0]
     return out if with_trace else out[0]
 
 

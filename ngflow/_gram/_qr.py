@@ -36,7 +36,7 @@ class QR(AbstractGramSolver):
         self.check(metric)
         rcond = tangent_rcond(self.rcond, metric.shape, gradient.dtype)
         solver = CompleteOrthogonalDecomposition(rcond)
-        op = metric.operator()
+        op = metric.operator
         state = solver.init(op, {})
         if metric.residual is not None:
             sol = lx.linear_solve(op, metric.residual, solver, state=state, throw=False)

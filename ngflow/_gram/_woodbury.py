@@ -5,6 +5,7 @@ import jax.numpy as jnp
 import lineax as lx
 from jaxtyping import Array, Float
 
+from .._linearisation import DENSE, Form
 from ._base import AbstractGramSolver, as_float, cholesky_cond, finite, normal_residual
 from ._curve import default_cutoff, sample_curve, with_stats
 
@@ -55,16 +56,15 @@ class Woodbury(AbstractGramSolver):
                 f"Woodbury: `chunk` must be a positive int, got {self.chunk!r}."
             )
 
-    def uses_dense(self, metric):
-        return self.chunk is None
+    def form(self, shape):
+        return DENSE if self.chunk is None else Form("sample_gram", self.chunk)
 
     def _sample(self, metric):
         """`(K, E·, Eᵀ·)`: $K = EE^\\top$ (dense or from chunks) and how to apply $E$."""
-        if self.chunk is None:
+        if metric.sample_gram is None:
             e = metric.matrix
             return e @ e.T, (lambda v: e @ v), (lambda w: e.T @ w)
-        k = metric.sample_gram(self.chunk)[0]
-        return k, metric.matvec, metric.rmatvec
+        return metric.sample_gram, metric.matvec, metric.rmatvec
 
     def _damping(self, k, p):
         return self.damping * (jnp.trace(k) / p if self.relative else 1.0)

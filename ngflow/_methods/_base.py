@@ -3,12 +3,14 @@
 import abc
 
 import equinox as eqx
-import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PyTree, Scalar
 
+from .._linearisation import loss_at
 from .._repr import settings_repr
 from .._results import RESULTS
+from ._descents import AbstractPath
+from ._step_rules import AbstractStepRule
 
 
 class StepInfo(eqx.Module):
@@ -20,7 +22,7 @@ class StepInfo(eqx.Module):
     ```python
     info = ng.StepInfo(loss=jnp.asarray(0.5), grad_norm=jnp.asarray(2.0),
                        step_size=jnp.asarray(0.25), stats={}, result=ng.RESULTS.successful)
-    # returned by AbstractMethod.step; solve stacks them into Solution.losses, .stats, ...
+    # returned by AbstractMethod.update; solve stacks them into Solution.losses, .stats, ...
     ```
     """
 
@@ -32,14 +34,14 @@ class StepInfo(eqx.Module):
 
 
 class AbstractMethod(eqx.Module):
-    """A discrete method: `init` its state, then `step` $\\theta_k\\mapsto\\theta_{k+1}$ under `jit`.
+    """A discrete method: `init` its state, then `update` $\\theta_k\\mapsto\\theta_{k+1}$ under `jit`.
 
     `problem` is the [`ngflow.Problem`][]; `flat` gives `flat.model_at(theta)`, the model
     at flat parameters $\\theta\\in\\mathbb{R}^p$.
 
     ```python
     class PlainGD(ng.AbstractMethod):  # θ⁺ = θ − 0.1∇L, no state
-        def step(self, problem, flat, theta, state):
+        def update(self, problem, flat, theta, state):
             loss, grad = jax.value_and_grad(lambda t: problem.loss(flat.model_at(t)))(theta)
             info = ng.StepInfo(loss, jnp.linalg.norm(grad), jnp.asarray(0.1), {}, ng.RESULTS.successful)
             return theta - 0.1 * grad, state, info
@@ -55,7 +57,7 @@ class AbstractMethod(eqx.Module):
         return None
 
     @abc.abstractmethod
-    def step(
+    def update(
         self, problem, flat, theta, state
     ) -> tuple[Float[Array, " p"], PyTree, StepInfo]:
         """One step: `(theta_next, state_next, info)`."""
@@ -65,37 +67,72 @@ def clip_direction(direction, clip):
     return direction if clip is None else jnp.clip(direction, -clip, clip)
 
 
-def search_step(problem, flat, theta, query, step_rule, state, loss_and_gradient=None):
-    """One step $\\theta^+ = \\theta - d$: a descent's path, searched by a step rule.
+def outcome(loss, ok, result, gradient=None):
+    """The step's result: `nonfinite` if $L$ (or $\\nabla L$) is NaN/Inf, else `singular`
+    if the solve failed, else the search's `result`."""
+    good = jnp.isfinite(loss)
+    if gradient is not None:
+        good = good & jnp.all(jnp.isfinite(gradient))
+    return RESULTS.where(
+        ~good, RESULTS.nonfinite, RESULTS.where(~ok, RESULTS.singular, result)
+    )
 
-    `query(gradient) -> (path, stats, ok)` factorises once (see
-    [`ngflow.AbstractDescent`][]); `step_rule.search` picks the point $d$ on the path
-    and carries its `state` (a trust region's radius) to the next step. Returns
-    `(theta_next, state_next, info)`. `loss_and_gradient`, if given, replaces the
-    backward pass (e.g. $(\\frac12\\|r\\|^2, E^\\top r)$ from a tangent map).
+
+def search_step(loss_at, theta, lin, query, search, state, origin=None):
+    """One step $\\theta^+ = \\theta + p$, $p = -d$ with $d$ on a descent's path picked by a
+    search: the step of every method.
+
+    `lin` is the linearisation at $\\theta$ (its `loss` and `gradient` are recorded and
+    checked); `query = (path, stats, ok)` is the descent's path (see
+    [`ngflow.AbstractDescent`][]); `search.search` picks the point $d$ and carries its
+    `state` (a trust region's radius). With `origin = (s, L, ∇L)` the search starts from
+    the extrapolated point $\\theta + s$ (momentum) and $p = s - d$. Returns
+    `(theta_next, p, state_next, info)`; $\\theta$ is kept unless the step succeeded.
     """
-    loss_at = lambda t: problem.loss(flat.model_at(t))
-    if loss_and_gradient is None:
-        loss, gradient = jax.value_and_grad(loss_at)(theta)
-    else:
-        loss, gradient = loss_and_gradient
-    path, stats, solve_ok = query(gradient)
-    d, s, search_stats, search_result, state_next = step_rule.search(
-        loss_at, theta, path, loss, gradient, state
+    path, stats, ok = query
+    shift, x_loss, x_gradient = (
+        (None, lin.loss, lin.gradient) if origin is None else origin
     )
-    good = jnp.isfinite(loss) & jnp.all(jnp.isfinite(gradient))
-    result = RESULTS.where(
-        ~good,
-        RESULTS.nonfinite,
-        RESULTS.where(~solve_ok, RESULTS.singular, search_result),
+    x = theta if shift is None else theta + shift
+    d, s, search_stats, search_result, state_next = search.search(
+        loss_at, x, path, x_loss, x_gradient, state
     )
+    p = -d if shift is None else shift - d
+    result = outcome(lin.loss, ok, search_result, lin.gradient)
     taken = result == RESULTS.successful
-    theta_next = jnp.where(taken, theta - d, theta)
     info = StepInfo(
-        loss=loss,
-        grad_norm=jnp.linalg.norm(gradient),
+        loss=lin.loss,
+        grad_norm=jnp.linalg.norm(lin.gradient),
         step_size=jnp.where(taken, s, jnp.nan),
         stats={**stats, **search_stats},
         result=result,
     )
-    return theta_next, state_next, info
+    return jnp.where(taken, theta + p, theta), p, state_next, info
+
+
+class AbstractDescentMethod(AbstractMethod):
+    """The skeleton of GradientDescent, NaturalGradient and Newton: linearise the metric
+    at $\\theta$, ask the descent for a path, search along it (`search_step`).
+
+    Subclasses give the search (`step`), `linearise` and `direction`.
+    """
+
+    step: eqx.AbstractVar[AbstractStepRule]
+
+    def init(self, problem, flat, theta):
+        return self.step.init(theta, problem)
+
+    @abc.abstractmethod
+    def linearise(self, problem, flat, theta):
+        """The linearisation at `theta` (`ngflow._linearisation.linearise`)."""
+
+    @abc.abstractmethod
+    def direction(self, lin) -> tuple[AbstractPath, dict[str, Array], Array]:
+        """`(path, stats, ok)` at the linearisation `lin`."""
+
+    def update(self, problem, flat, theta, state):
+        lin = self.linearise(problem, flat, theta)
+        query = self.direction(lin)
+        out = search_step(loss_at(problem, flat), theta, lin, query, self.step, state)
+        theta_next, _, state_next, info = out
+        return theta_next, state_next, info

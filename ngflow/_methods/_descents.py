@@ -23,7 +23,7 @@ from jaxtyping import Array, Float
 
 from .._gram import AbstractGramSolver
 from .._gram._curve import LMCurve
-from .._metrics import TangentMap
+from .._linearisation import TangentMap
 from .._repr import settings_repr
 
 
@@ -135,8 +135,7 @@ def _quadratic(metric, h):
 
 def scaled_path(metric, h, gradient) -> ScaledPath:
     """The path $s\\,h$ (with the model's curvature along $h$)."""
-    curvature = h @ h if metric is None else _quadratic(metric, h)
-    return ScaledPath(h, gradient @ h, curvature)
+    return ScaledPath(h, gradient @ h, _quadratic(metric, h))
 
 
 class ScaledDescent(AbstractDescent):

@@ -3,12 +3,13 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from .._gram._base import as_float
-from ._base import AbstractMethod, clip_direction, search_step
+from .._linearisation import linearise
+from ._base import AbstractDescentMethod, clip_direction
 from ._descents import scaled_path
 from ._step_rules import AbstractStepRule, LogGrid
 
 
-class GradientDescent(AbstractMethod):
+class GradientDescent(AbstractDescentMethod):
     """Gradient descent, $\\theta^+ = \\theta - s\\nabla_\\theta L$: steepest descent in the Euclidean metric.
 
     It ignores the problem's metric.
@@ -25,24 +26,21 @@ class GradientDescent(AbstractMethod):
     ```
     """
 
-    step_rule: AbstractStepRule = LogGrid()
-    clip: Float[Array, ""] | None = eqx.field(default=None, converter=as_float)
+    step: AbstractStepRule = LogGrid()
+    clip: Float[Array, ""] | None = eqx.field(
+        default=None, converter=as_float, kw_only=True
+    )
 
-    def __init__(self, step: AbstractStepRule = LogGrid(), *, clip=None):
-        if not isinstance(step, AbstractStepRule):
+    def __check_init__(self):
+        if not isinstance(self.step, AbstractStepRule):
             raise TypeError(
                 "GradientDescent: `step` must be a step rule (Constant, LogGrid, "
-                f"Backtracking), got {type(step).__name__}."
+                f"Backtracking), got {type(self.step).__name__}."
             )
-        self.step_rule = step
-        self.clip = clip
 
-    def init(self, problem, flat, theta):
-        return self.step_rule.init(theta, problem)
+    def linearise(self, problem, flat, theta):
+        return linearise(problem, flat, theta)  # M = I
 
-    def step(self, problem, flat, theta, state):
-        def query(gradient):
-            h = clip_direction(gradient, self.clip)
-            return scaled_path(None, h, gradient), {}, jnp.array(True)
-
-        return search_step(problem, flat, theta, query, self.step_rule, state)
+    def direction(self, lin):
+        h = clip_direction(lin.gradient, self.clip)
+        return scaled_path(lin, h, lin.gradient), {}, jnp.array(True)

@@ -18,6 +18,7 @@ when the points are resampled between steps.
 """
 
 import abc
+import dataclasses
 from typing import ClassVar
 
 import equinox as eqx
@@ -27,11 +28,11 @@ from jaxtyping import Array, Bool, Float, Scalar
 
 from .._gram import AbstractGramSolver, AutoGram
 from .._gram._base import as_float
-from .._metrics import TangentMap
+from .._linearisation import loss_at, TangentMap
 from .._repr import settings_repr
 from .._results import RESULTS
-from ._base import AbstractMethod, clip_direction, StepInfo
-from ._natural_gradient import _check_parts, _natural_step, residual_loss_and_gradient
+from ._base import AbstractMethod, outcome, search_step
+from ._natural_gradient import _check_parts, NaturalGradient
 from ._step_rules import AbstractStepRule, LogGrid, TrustRegion
 
 
@@ -121,7 +122,7 @@ class LastGradient(AbstractTransport):
     """
 
     def function(self, tangent, previous):
-        if not tangent._residual_is_values:
+        if tangent.residual is None:
             raise TypeError(
                 "LastGradient needs the functional gradient ∇_u L at the previous "
                 "iterate: use the GaussNewton()/Energy() metric with a residual loss, "
@@ -147,23 +148,6 @@ class ParameterMomentum(AbstractTransport):
         raise NotImplementedError
 
 
-def _loss_and_gradient(problem, flat, theta, metric, gram):
-    out = residual_loss_and_gradient(metric, gram)
-    if out is None:
-        out = jax.value_and_grad(lambda t: problem.loss(flat.model_at(t)))(theta)
-    return out
-
-
-def _check_momentum_parts(who, gram, step):
-    _check_parts(who, gram, step)
-    if isinstance(step, TrustRegion):
-        raise TypeError(
-            f"{who}: TrustRegion keeps a radius from step to step and searches the "
-            "damped curve; momentum searches one direction from the extrapolated point "
-            "with a stateless rule: LogGrid(), Backtracking() or Constant(lr)."
-        )
-
-
 def _fresh_state(theta):
     return MomentumState(
         theta, jnp.zeros_like(theta), jnp.zeros((), theta.dtype), jnp.array(False)
@@ -180,25 +164,79 @@ def _need_tangent(metric, who):
         )
 
 
-def _project(metric, gram, w, who):
-    """$E^+ w$ by the Gram solve (least squares with right-hand side $w$).
+def _carried(tangent, gram, transport, state, who):
+    """`(m, ok)`: $m = E^+ w$, the transported step $w$ projected by the Gram solve
+    (least squares with right-hand side $w$; 0 before the first step).
 
     This is a second solve with the same $E$ as the gradient's; XLA's common
     subexpression elimination merges the two factorizations (checked on the compiled
     step of `HeavyBall(Cholesky())` and `HeavyBall(Pinv())`: one `potrf`, one SVD).
     """
-    _need_tangent(metric, who)
-    return gram.solve(metric.with_residual(w), metric.rmatvec(w))
+    _need_tangent(tangent, who)
+    w = jnp.where(state.started, transport.function(tangent, state), 0.0)
+    projected = dataclasses.replace(tangent, residual=w)
+    m, _, ok = gram.solve(projected, tangent.rmatvec(w))
+    return m, ok | ~state.started
 
 
-def _result(loss, gradient, ok, search_result):
-    good = jnp.isfinite(loss) & jnp.all(jnp.isfinite(gradient))
-    return RESULTS.where(
-        ~good, RESULTS.nonfinite, RESULTS.where(~ok, RESULTS.singular, search_result)
-    )
+class AbstractMomentum(AbstractMethod):
+    """Momentum as a wrapper around the natural gradient step: extrapolate by $\\beta m_k$,
+    step from there, and with `restart` fall back to the plain step from $\\theta_k$
+    (momentum reset) when the loss rises. Subclasses give `extrapolate`."""
+
+    gram: eqx.AbstractVar[AbstractGramSolver]
+    step: eqx.AbstractVar[AbstractStepRule]
+    beta: eqx.AbstractVar[Float[Array, ""]]
+    clip: eqx.AbstractVar[Float[Array, ""] | None]
+    restart: eqx.AbstractVar[bool]
+
+    def __check_init__(self):
+        who = type(self).__name__
+        _check_parts(who, self.gram, self.step)
+        if isinstance(self.step, TrustRegion):
+            raise TypeError(
+                f"{who}: TrustRegion keeps a radius from step to step and searches the "
+                "damped curve; momentum searches one direction from the extrapolated "
+                "point with a stateless rule: LogGrid(), Backtracking() or Constant(lr)."
+            )
+
+    def init(self, problem, flat, theta):
+        return _fresh_state(theta)
+
+    def natural_gradient(self) -> NaturalGradient:
+        """The plain step: natural gradient with this Gram solve, search and clip."""
+        return NaturalGradient(self.gram, self.step, clip=self.clip)
+
+    @abc.abstractmethod
+    def extrapolate(self, problem, flat, theta, state):
+        """`(loss, m, ok, step, plain)`: $L(\\theta_k)$, the momentum $m_k$, whether its
+        projection succeeded, and the momentum and the plain step as functions
+        `() -> (theta_next, p, info)` ($\\theta_{k+1} = \\theta_k + p$)."""
+
+    def update(self, problem, flat, theta, state):
+        loss, m, ok, step, plain = self.extrapolate(problem, flat, theta, state)
+        point, p, info = step()
+        restarted = jnp.array(False)
+        if self.restart:
+            restarted = state.started & ~(loss_at(problem, flat)(point) <= loss)
+            point, p, info = jax.lax.cond(restarted, plain, lambda: (point, p, info))
+        result = outcome(loss, ok, info.result)
+        taken = result == RESULTS.successful
+        stats = dict(info.stats)
+        stats["momentum_norm"] = jnp.where(
+            restarted, 0.0, jnp.linalg.norm(self.beta * m)
+        )
+        if self.restart:
+            stats["restarted"] = restarted
+        size = jnp.where(taken, info.step_size, jnp.nan)
+        info = dataclasses.replace(
+            info, loss=loss, step_size=size, stats=stats, result=result
+        )
+        state_next = MomentumState(theta, p, size.astype(theta.dtype), ~restarted)
+        return jnp.where(taken, point, theta), state_next, info
 
 
-class HeavyBall(AbstractMethod):
+class HeavyBall(AbstractMomentum):
     """Heavy-ball momentum: $\\theta_{k+1} = \\theta_k + p_k$,
     $p_k = \\beta m_k - s_k h_k$ with $h_k$ the natural gradient ($M h_k = \\nabla_\\theta L$).
 
@@ -232,86 +270,48 @@ class HeavyBall(AbstractMethod):
     ```
     """
 
-    gram: AbstractGramSolver
-    step_rule: AbstractStepRule
-    beta: Float[Array, ""] = eqx.field(converter=as_float)
-    transport: AbstractTransport
-    clip: Float[Array, ""] | None = eqx.field(converter=as_float)
-    restart: bool = eqx.field(static=True)
+    gram: AbstractGramSolver = AutoGram()
+    step: AbstractStepRule = LogGrid()
+    beta: Float[Array, ""] = eqx.field(default=0.9, converter=as_float)
+    transport: AbstractTransport = LastMomentum()
+    clip: Float[Array, ""] | None = eqx.field(
+        default=None, converter=as_float, kw_only=True
+    )
+    restart: bool = eqx.field(default=False, static=True, converter=bool, kw_only=True)
 
-    def __init__(
-        self,
-        gram: AbstractGramSolver = AutoGram(),
-        step: AbstractStepRule = LogGrid(),
-        beta=0.9,
-        transport: AbstractTransport = LastMomentum(),
-        *,
-        clip=None,
-        restart: bool = False,
-    ):
-        _check_momentum_parts("HeavyBall", gram, step)
-        if not isinstance(transport, AbstractTransport):
+    def __check_init__(self):
+        if not isinstance(self.transport, AbstractTransport):
             raise TypeError(
                 f"HeavyBall: `transport` must be LastMomentum(), FiniteDifference(), "
-                f"LastGradient() or ParameterMomentum(), got {transport!r}."
+                f"LastGradient() or ParameterMomentum(), got {self.transport!r}."
             )
-        self.gram, self.step_rule, self.beta = gram, step, beta
-        self.transport, self.clip, self.restart = transport, clip, bool(restart)
 
-    def init(self, problem, flat, theta):
-        return _fresh_state(theta)
-
-    def step(self, problem, flat, theta, state):
-        metric = problem.metric.linearise(problem, flat, theta)
-        loss, gradient = _loss_and_gradient(problem, flat, theta, metric, self.gram)
-        h, stats, ok = self.gram.solve(metric, gradient)
-        h = clip_direction(h, self.clip)
+    def extrapolate(self, problem, flat, theta, state):
+        natural = self.natural_gradient()
+        lin = natural.linearise(problem, flat, theta)
+        path, stats, ok = natural.direction(lin)
         if self.transport.projected:
-            _need_tangent(metric, f"HeavyBall({type(self.transport).__name__}())")
-            w = self.transport.function(metric, state)
-            w = jnp.where(state.started, w, 0.0)
-            m, _, m_ok = _project(metric, self.gram, w, "HeavyBall")
-            ok = ok & (m_ok | ~state.started)
+            who = f"HeavyBall({type(self.transport).__name__}())"
+            m, m_ok = _carried(lin, self.gram, self.transport, state, who)
+            ok = ok & m_ok
         else:
             m = state.step
         m = jnp.where(state.started, m, 0.0)
-        base = theta + self.beta * m
-        loss_at = lambda t: problem.loss(flat.model_at(t))
-        base_loss, base_gradient = jax.value_and_grad(loss_at)(base)
-        s, search_stats, search_result = self.step_rule(
-            loss_at, base, h, base_loss, base_gradient
-        )
-        step = self.beta * m - s * h
-        restarted = jnp.array(False)
-        if self.restart:
-            restarted = state.started & ~(loss_at(theta + step) <= loss)
+        shift = self.beta * m
+        f = loss_at(problem, flat)
+        origin = (shift, *jax.value_and_grad(f)(theta + shift))
+        query = (path, stats, ok)
 
-            def plain(_):
-                s2, _, r2 = self.step_rule(loss_at, theta, h, loss, gradient)
-                return jnp.asarray(s2, theta.dtype), r2
+        def step(origin=None):
+            theta_next, p, _, info = search_step(
+                f, theta, lin, query, self.step, None, origin
+            )
+            return theta_next, p, info
 
-            keep = lambda _: (jnp.asarray(s, theta.dtype), search_result)
-            s, search_result = jax.lax.cond(restarted, plain, keep, None)
-            step = jnp.where(restarted, -s * h, step)
-        result = _result(loss, gradient, ok, search_result)
-        taken = result == RESULTS.successful
-        theta_next = jnp.where(taken, theta + step, theta)
-        state_next = MomentumState(theta, step, jnp.asarray(s, theta.dtype), ~restarted)
-        momentum_norm = jnp.where(restarted, 0.0, jnp.linalg.norm(self.beta * m))
-        extra = {"momentum_norm": momentum_norm}
-        if self.restart:
-            extra["restarted"] = restarted
-        info = StepInfo(
-            loss=loss,
-            grad_norm=jnp.linalg.norm(gradient),
-            step_size=jnp.where(taken, s, jnp.nan),
-            stats={**stats, **search_stats, **extra},
-            result=result,
-        )
-        return theta_next, state_next, info
+        return lin.loss, m, ok, lambda: step(origin), step
 
 
-class Nesterov(AbstractMethod):
+class Nesterov(AbstractMomentum):
     """Nesterov momentum: extrapolate, then a natural step from the extrapolated point.
 
     $y_k = \\theta_k + \\beta m_k$, $\\theta_{k+1} = y_k - s_k h(y_k)$ with $h(y)$ the natural
@@ -333,87 +333,30 @@ class Nesterov(AbstractMethod):
     ```
     """
 
-    gram: AbstractGramSolver
-    step_rule: AbstractStepRule
-    beta: Float[Array, ""] = eqx.field(converter=as_float)
-    natural: bool = eqx.field(static=True)
-    clip: Float[Array, ""] | None = eqx.field(converter=as_float)
-    restart: bool = eqx.field(static=True)
+    gram: AbstractGramSolver = AutoGram()
+    step: AbstractStepRule = LogGrid()
+    beta: Float[Array, ""] = eqx.field(default=0.9, converter=as_float)
+    natural: bool = eqx.field(default=True, static=True, kw_only=True)
+    clip: Float[Array, ""] | None = eqx.field(
+        default=None, converter=as_float, kw_only=True
+    )
+    restart: bool = eqx.field(default=False, static=True, converter=bool, kw_only=True)
 
-    def __init__(
-        self,
-        gram: AbstractGramSolver = AutoGram(),
-        step: AbstractStepRule = LogGrid(),
-        beta=0.9,
-        *,
-        natural: bool = True,
-        clip=None,
-        restart: bool = False,
-    ):
-        _check_momentum_parts("Nesterov", gram, step)
-        self.gram, self.step_rule, self.beta = gram, step, beta
-        self.natural, self.clip, self.restart = natural, clip, bool(restart)
-
-    def init(self, problem, flat, theta):
-        return _fresh_state(theta)
-
-    def step(self, problem, flat, theta, state):
-        loss = problem.loss(flat.model_at(theta))
+    def extrapolate(self, problem, flat, theta, state):
+        method = self.natural_gradient()
         ok = jnp.array(True)
         if self.natural:
-            metric = problem.metric.linearise(problem, flat, theta)
-            _need_tangent(metric, "Nesterov(natural=True)")
-            w = jnp.where(
-                state.started, metric.values - metric.values_at(state.theta), 0.0
-            )
-            m, _, m_ok = _project(metric, self.gram, w, "Nesterov(natural=True)")
-            ok = m_ok | ~state.started
+            lin = method.linearise(problem, flat, theta)
+            who = "Nesterov(natural=True)"
+            m, ok = _carried(lin, self.gram, FiniteDifference(), state, who)
         else:
             m = theta - state.theta
         m = jnp.where(state.started, m, 0.0)
+
+        def step_from(x):
+            x_next, _, info = method.update(problem, flat, x, None)
+            return x_next, x_next - theta, info
+
         y = theta + self.beta * m
-        y_next, _, info = _natural_step(
-            problem, flat, y, problem.metric, self.gram, self.step_rule, self.clip
-        )
-        restarted = jnp.array(False)
-        if self.restart:
-            restarted = state.started & ~(problem.loss(flat.model_at(y_next)) <= loss)
-
-            def plain(_):
-                theta_plain, _, plain_info = _natural_step(
-                    problem,
-                    flat,
-                    theta,
-                    problem.metric,
-                    self.gram,
-                    self.step_rule,
-                    self.clip,
-                )
-                return theta_plain, plain_info
-
-            y_next, info = jax.lax.cond(
-                restarted, plain, lambda _: (y_next, info), None
-            )
-        result = RESULTS.where(
-            ~jnp.isfinite(loss),
-            RESULTS.nonfinite,
-            RESULTS.where(~ok, RESULTS.singular, info.result),
-        )
-        taken = result == RESULTS.successful
-        theta_next = jnp.where(taken, y_next, theta)
-        state_next = MomentumState(
-            theta, theta_next - theta, jnp.zeros((), theta.dtype), ~restarted
-        )
-        extra = {
-            "momentum_norm": jnp.where(restarted, 0.0, jnp.linalg.norm(self.beta * m))
-        }
-        if self.restart:
-            extra["restarted"] = restarted
-        info = StepInfo(
-            loss=loss,
-            grad_norm=info.grad_norm,
-            step_size=jnp.where(taken, info.step_size, jnp.nan),
-            stats={**info.stats, **extra},
-            result=result,
-        )
-        return theta_next, state_next, info
+        loss = loss_at(problem, flat)(theta)
+        return loss, m, ok, lambda: step_from(y), lambda: step_from(theta)

@@ -1,10 +1,13 @@
+import abc
+
 import equinox as eqx
 from jaxtyping import Array, Float
 
 from .._gram import AbstractGramSolver, AutoGram, Pinv
 from .._gram._base import as_float
-from .._metrics import Hessian, TangentMap
-from ._base import AbstractMethod, clip_direction, search_step
+from .._linearisation import linearise
+from .._metrics import AbstractMetric, Hessian
+from ._base import AbstractDescentMethod, clip_direction
 from ._descents import AbstractDescent, scaled_path, ScaledDescent
 from ._step_rules import AbstractStepRule, LogGrid, TrustRegion
 
@@ -33,48 +36,40 @@ def _check_parts(who, gram, step, descent=None, clip=None):
         )
 
 
-def _descent_for(step, descent, clip):
-    if descent is not None:
-        return descent
-    return ScaledDescent() if clip is not None else step.default_descent()
+class AbstractNaturalMethod(AbstractDescentMethod):
+    """Natural gradient with a metric (`metric(problem)`), a Gram solve, a descent and a
+    search: NaturalGradient and Newton differ only in the metric and the defaults."""
 
+    gram: eqx.AbstractVar[AbstractGramSolver]
+    descent: eqx.AbstractVar[AbstractDescent | None]
+    clip: eqx.AbstractVar[Float[Array, ""] | None]
 
-def residual_loss_and_gradient(value, gram):
-    """$(\\frac12\\|r\\|^2, E^\\top r)$ from the tangent map when the loss is Gauss--Newton
-    and the Gram solve forms $E$ anyway (no backward pass); else `None`."""
-    if isinstance(value, TangentMap) and value.has_residual and gram.uses_dense(value):
-        e = value.matrix  # values and E in one pass per point
-        r = value.residual
-        return 0.5 * (r @ r), e.T @ r
-    return None
+    def __check_init__(self):
+        _check_parts(type(self).__name__, self.gram, self.step, self.descent, self.clip)
 
+    @abc.abstractmethod
+    def metric(self, problem) -> AbstractMetric:
+        """The metric the step uses."""
 
-def _natural_step(
-    problem,
-    flat,
-    theta,
-    metric,
-    gram,
-    step_rule,
-    clip,
-    state=None,
-    descent=None,
-):
-    """`(theta_next, state_next, info)` of one natural gradient step."""
-    value = metric.linearise(problem, flat, theta)
-    loss_and_gradient = residual_loss_and_gradient(value, gram)
-    descent = _descent_for(step_rule, descent, clip)
+    def linearise(self, problem, flat, theta):
+        return linearise(problem, flat, theta, self.gram, self.metric(problem))
 
-    def query(gradient):
-        path, stats, ok = descent.query(gram, value, gradient)
-        if clip is not None:
-            path = scaled_path(value, clip_direction(path.direction, clip), gradient)
+    def direction(self, lin):
+        descent = self.descent
+        if descent is None:
+            descent = (
+                ScaledDescent()
+                if self.clip is not None
+                else self.step.default_descent()
+            )
+        path, stats, ok = descent.query(self.gram, lin, lin.gradient)
+        if self.clip is not None:
+            h = clip_direction(path.direction, self.clip)
+            path = scaled_path(lin, h, lin.gradient)
         return path, stats, ok
 
-    return search_step(problem, flat, theta, query, step_rule, state, loss_and_gradient)
 
-
-class NaturalGradient(AbstractMethod):
+class NaturalGradient(AbstractNaturalMethod):
     """Natural gradient descent: $\\theta^+ = \\theta - d$ with $d$ on the path of
     $M(\\theta)h = \\nabla_\\theta L$.
 
@@ -113,42 +108,17 @@ class NaturalGradient(AbstractMethod):
     """
 
     gram: AbstractGramSolver = AutoGram()
-    step_rule: AbstractStepRule = TrustRegion()
-    descent: AbstractDescent | None = None
-    clip: Float[Array, ""] | None = eqx.field(default=None, converter=as_float)
+    step: AbstractStepRule = TrustRegion()
+    descent: AbstractDescent | None = eqx.field(default=None, kw_only=True)
+    clip: Float[Array, ""] | None = eqx.field(
+        default=None, converter=as_float, kw_only=True
+    )
 
-    def __init__(
-        self,
-        gram: AbstractGramSolver = AutoGram(),
-        step: AbstractStepRule = TrustRegion(),
-        *,
-        descent: AbstractDescent | None = None,
-        clip=None,
-    ):
-        _check_parts("NaturalGradient", gram, step, descent, clip)
-        self.gram = gram
-        self.step_rule = step
-        self.descent = descent
-        self.clip = clip
-
-    def init(self, problem, flat, theta):
-        return self.step_rule.init(theta, problem)
-
-    def step(self, problem, flat, theta, state):
-        return _natural_step(
-            problem,
-            flat,
-            theta,
-            problem.metric,
-            self.gram,
-            self.step_rule,
-            self.clip,
-            state,
-            self.descent,
-        )
+    def metric(self, problem):
+        return problem.metric
 
 
-class Newton(AbstractMethod):
+class Newton(AbstractNaturalMethod):
     """Newton's method: natural gradient with the Hessian metric, whatever the problem's metric.
 
     $\\theta^+ = \\theta - s\\,h$, $\\nabla^2_\\theta L\\,h = \\nabla_\\theta L$.
@@ -171,36 +141,11 @@ class Newton(AbstractMethod):
     """
 
     gram: AbstractGramSolver = Pinv()
-    step_rule: AbstractStepRule = LogGrid()
-    descent: AbstractDescent | None = None
-    clip: Float[Array, ""] | None = eqx.field(default=None, converter=as_float)
+    step: AbstractStepRule = LogGrid()
+    descent: AbstractDescent | None = eqx.field(default=None, kw_only=True)
+    clip: Float[Array, ""] | None = eqx.field(
+        default=None, converter=as_float, kw_only=True
+    )
 
-    def __init__(
-        self,
-        gram: AbstractGramSolver = Pinv(),
-        step: AbstractStepRule = LogGrid(),
-        *,
-        descent: AbstractDescent | None = None,
-        clip=None,
-    ):
-        _check_parts("Newton", gram, step, descent, clip)
-        self.gram = gram
-        self.step_rule = step
-        self.descent = descent
-        self.clip = clip
-
-    def init(self, problem, flat, theta):
-        return self.step_rule.init(theta, problem)
-
-    def step(self, problem, flat, theta, state):
-        return _natural_step(
-            problem,
-            flat,
-            theta,
-            Hessian(),
-            self.gram,
-            self.step_rule,
-            self.clip,
-            state,
-            self.descent,
-        )
+    def metric(self, problem):
+        return Hessian()

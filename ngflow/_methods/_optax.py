@@ -3,8 +3,9 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from .._linearisation import loss_at
 from .._results import RESULTS
-from ._base import AbstractMethod, StepInfo
+from ._base import AbstractMethod, outcome, StepInfo
 
 
 class Optax(AbstractMethod):
@@ -41,21 +42,19 @@ class Optax(AbstractMethod):
     def init(self, problem, flat, theta):
         return self.optimizer.init(theta)
 
-    def step(self, problem, flat, theta, state):
-        loss_at = lambda t: problem.loss(flat.model_at(t))
-        loss, gradient = jax.value_and_grad(loss_at)(theta)
+    def update(self, problem, flat, theta, state):
+        loss_fn = loss_at(problem, flat)
+        loss, gradient = jax.value_and_grad(loss_fn)(theta)
         extra = {}
         if isinstance(self.optimizer, optax.GradientTransformationExtraArgs):
-            extra = dict(value=loss, grad=gradient, value_fn=loss_at)
+            extra = dict(value=loss, grad=gradient, value_fn=loss_fn)
         updates, state_next = self.optimizer.update(gradient, state, theta, **extra)
         theta_next = optax.apply_updates(theta, updates)
         grad_norm = jnp.linalg.norm(gradient)
-        good = (
-            jnp.isfinite(loss)
-            & jnp.all(jnp.isfinite(gradient))
-            & jnp.all(jnp.isfinite(theta_next))
-        )
-        result = RESULTS.where(good, RESULTS.successful, RESULTS.nonfinite)
+        finite_step = jnp.all(jnp.isfinite(theta_next))
+        result = outcome(loss, finite_step, RESULTS.successful, gradient)
+        result = RESULTS.where(finite_step, result, RESULTS.nonfinite)
+        good = result == RESULTS.successful
         step_size = jnp.linalg.norm(theta_next - theta) / grad_norm
         info = StepInfo(
             loss=loss,

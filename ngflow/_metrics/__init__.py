@@ -1,8 +1,6 @@
 from ._base import (
     AbstractFactoredMetric as AbstractFactoredMetric,
     AbstractMetric as AbstractMetric,
-    MetricMatrix as MetricMatrix,
-    TangentMap as TangentMap,
 )
 from ._constant import ConstantMetric as ConstantMetric
 from ._euclidean import Euclidean as Euclidean

@@ -1,5 +1,3 @@
-from typing import ClassVar
-
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
@@ -26,7 +24,6 @@ class ConstantMetric(AbstractFactoredMetric):
     ```
     """
 
-    residual_is_features: ClassVar[bool] = False
     sqrt_M: Float[Array, "p p"]
 
     def __init__(self, M):

@@ -1,5 +1,3 @@
-from typing import ClassVar
-
 from .._features import Features, ParameterBlock
 from ._base import AbstractFactoredMetric
 
@@ -14,8 +12,6 @@ class Euclidean(AbstractFactoredMetric):
     ng.Problem(model, ng.LeastSquares(target, points), ng.Euclidean())  # NGD = GD here
     ```
     """
-
-    residual_is_features: ClassVar[bool] = False
 
     def features(self, loss):
         return Features((ParameterBlock(),))

@@ -1,7 +1,5 @@
 """The Fisher (KL) metric of a probabilistic model, and the empirical Fisher."""
 
-from typing import ClassVar
-
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -95,7 +93,6 @@ class Fisher(AbstractFactoredMetric):
     ```
     """
 
-    residual_is_features: ClassVar[bool] = False
     points: Float[Array, "N ..."]
     family: AbstractFamily
     weights: Float[Array, " N"]
@@ -141,7 +138,6 @@ class EmpiricalFisher(AbstractFactoredMetric):
     ```
     """
 
-    residual_is_features: ClassVar[bool] = False
     points: Float[Array, "N ..."]
     outcomes: Array
     family: AbstractFamily

@@ -1,5 +1,6 @@
-from typing import ClassVar
+import dataclasses
 
+from .._linearisation import DENSE
 from ._base import AbstractFactoredMetric
 
 
@@ -22,8 +23,6 @@ class GaussNewton(AbstractFactoredMetric):
     ```
     """
 
-    residual_is_features: ClassVar[bool] = True
-
     def features(self, loss):
         from .._losses import AbstractResidualLoss
 
@@ -35,6 +34,10 @@ class GaussNewton(AbstractFactoredMetric):
                 "does not depend on the loss (L2, H1, Weighted, Euclidean, Hessian)."
             )
         return loss.residual_features()
+
+    def linearise(self, problem, flat, theta, form=DENSE):
+        tangent = super().linearise(problem, flat, theta, form)
+        return dataclasses.replace(tangent, residual=tangent.values)  # ∇L = Eᵀr
 
     def check(self, model, loss):
         self.features(loss)

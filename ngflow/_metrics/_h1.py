@@ -1,5 +1,3 @@
-from typing import ClassVar
-
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
@@ -28,7 +26,6 @@ class H1(AbstractFactoredMetric):
     ```
     """
 
-    residual_is_features: ClassVar[bool] = False
     points: Float[Array, "N ..."]
     weights: Float[Array, " N"]
 

@@ -1,6 +1,8 @@
 import jax
+import lineax as lx
 
-from ._base import AbstractMetric, MetricMatrix
+from .._linearisation import DENSE, loss_at, MetricMatrix
+from ._base import AbstractMetric
 
 
 class Hessian(AbstractMetric):
@@ -16,6 +18,11 @@ class Hessian(AbstractMetric):
     ```
     """
 
-    def linearise(self, problem, flat, theta):
-        loss_at = lambda t: problem.loss(flat.model_at(t))
-        return MetricMatrix(jax.hessian(loss_at), jax.grad(loss_at), theta)
+    def linearise(self, problem, flat, theta, form=DENSE):
+        f = loss_at(problem, flat)
+        if form.kind == "dense":
+            hessian = jax.hessian(f)(theta)
+            return MetricMatrix(lx.MatrixLinearOperator(hessian, lx.symmetric_tag))
+        grad = lambda t, _: jax.grad(f)(t)
+        op = lx.JacobianLinearOperator(grad, theta, tags=lx.symmetric_tag)
+        return MetricMatrix(lx.linearise(op))

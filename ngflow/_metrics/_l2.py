@@ -1,5 +1,3 @@
-from typing import ClassVar
-
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
@@ -30,7 +28,6 @@ class L2(AbstractFactoredMetric):
     ```
     """
 
-    residual_is_features: ClassVar[bool] = False
     points: Float[Array, "N ..."]
     weights: Float[Array, " N"]
 

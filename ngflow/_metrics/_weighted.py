@@ -1,5 +1,3 @@
-from typing import ClassVar
-
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
@@ -27,7 +25,6 @@ class Weighted(AbstractFactoredMetric):
     ```
     """
 
-    residual_is_features: ClassVar[bool] = False
     sqrt_K: Float[Array, "M M"]
     points: Float[Array, "N ..."]
 
