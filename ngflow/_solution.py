@@ -182,7 +182,7 @@ def common_dict(solution) -> dict:
     results = np.atleast_1d(np.asarray(solution.result._value))
     messages = [RESULTS._index_to_message[int(r)] or "successful" for r in results]
     return {
-        "result": messages if solution.batch_size is not None else messages[0],
+        "result": messages if getattr(solution, "batch_size", None) else messages[0],
         "wall_time": solution.wall_time,
         "compile_time": solution.compile_time,
     }

@@ -52,12 +52,7 @@ def versions() -> dict:
 def record(sol) -> dict:
     """`sol.to_dict()` (JSON-able; `wall_time`, `compile_time` in seconds) with the figures'
     `final_loss` and, for a discrete solve, `ms_per_iter` (compilation excluded)."""
-    if isinstance(sol, ng.FlowSolution):  # its to_dict() asks for a batch_size it lacks
-        keys = ("ts", "losses", "monitors", "stats", "t_final", "wall_time")
-        out = {key: jsonable(getattr(sol, key)) for key in keys}
-        out["result"] = ng.RESULTS[sol.result] or "successful"
-    else:
-        out = sol.to_dict()
+    out = sol.to_dict()
     out["final_loss"] = float(sol.final_loss)
     if "num_steps" in out:
         run = max(sol.wall_time - sol.compile_time, 0.0)

@@ -213,3 +213,14 @@ def test_flow_example_runs_and_holds_its_claim(monkeypatch):
     path = pathlib.Path(__file__).resolve().parent.parent / "examples" / "flow.py"
     monkeypatch.setattr(sys, "argv", ["flow.py", "--quick"])
     runpy.run_path(str(path), run_name="__main__")
+
+
+def test_flow_solution_to_dict_is_json():
+    import json
+
+    sol = ng.solve(
+        _linear(), ng.NaturalGradientFlow(), t1=0.5, saveat=jnp.linspace(0, 0.5, 3)
+    )
+    data = json.loads(json.dumps(sol.to_dict()))
+    np.testing.assert_allclose(data["losses"], sol.losses)
+    assert data["result"] == "successful" and data["t_final"] == 0.5
