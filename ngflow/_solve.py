@@ -103,17 +103,32 @@ _run = eqx.filter_jit(_loop)
 
 
 @eqx.filter_jit
-def _run_over(problem, method, over, keys, monitors, steps, meter, save_params, handle):
-    """An ensemble: `_loop` vmapped over the members of `over` and/or a batch of keys."""
+def _run_over(
+    problem, method, over, keys, monitors, steps, meter, save_params, handle, vmap
+):
+    """An ensemble: `_loop` over the members of `over` and/or a batch of keys, as one
+    `vmap` or (`vmap=False`) one after another in one program (`lax.map`)."""
+    keys_batched = keys.ndim > 0  # typed keys: a batch is (n,)
+    over_dyn, over_static = eqx.partition(over, eqx.is_array)
+    statics = []
 
-    def one(x, key):
+    def one(x_dyn, key):
+        x = eqx.combine(x_dyn, over_static)
         p = problem if isinstance(problem, Problem) else problem(x)
         m = method if isinstance(method, AbstractMethod) else method(x)
         _check_member(p, m)
-        return _loop(p, m, monitors, steps, meter, save_params, handle, key)
+        out = _loop(p, m, monitors, steps, meter, save_params, handle, key)
+        dyn, static = eqx.partition(out, eqx.is_array)
+        statics.append(static)
+        return dyn
 
-    key_axis = None if keys.ndim == 0 else 0
-    return eqx.filter_vmap(one, in_axes=(eqx.if_array(0), key_axis))(over, keys)
+    if vmap:
+        dyn = jax.vmap(one, in_axes=(0, 0 if keys_batched else None))(over_dyn, keys)
+    elif keys_batched:
+        dyn = lax.map(lambda a: one(*a), (over_dyn, keys))
+    else:
+        dyn = lax.map(lambda x: one(x, keys), over_dyn)
+    return eqx.combine(dyn, statics[0])
 
 
 def _check_member(problem, method):
@@ -161,6 +176,7 @@ def solve(
     *,
     steps: int | None = None,
     over: PyTree | None = None,
+    vmap: bool | None = None,
     monitors: dict[str, Callable] | None = None,
     throw: bool = True,
     progress: bool | None = None,
@@ -192,9 +208,17 @@ def solve(
     - `steps`: the number of steps.
     - `over`: run an **ensemble**: a pytree of arrays with a leading axis, one entry
         per member (initial models stacked by `eqx.filter_vmap`, keys from
-        `jax.random.split`, an array of step sizes or β). The members run as one
-        `vmap` of the loop, compiled once, and the result is one Solution with a
+        `jax.random.split`, an array of step sizes or β). The members run in one
+        program, compiled once (see `vmap`), and the result is one Solution with a
         leading member axis (`Solution.select`, `.median`, `.quantile`).
+    - `vmap`: how an ensemble's members run: `True`, one `vmap` of the loop (one program
+        for all members: the way to fill an accelerator); `False`, one after another
+        inside one compiled program (`lax.map`). Default: `vmap` on an accelerator,
+        one after another on CPU, where XLA already uses every core inside each
+        operation (measured in `benchmarks/ensembles.py`: vmap was no faster than a
+        loop of solves there), a vmapped search evaluates both sides of every branch,
+        and jaxlib's batched LAPACK calls inside a loop can deadlock XLA's CPU thread
+        pool (seen with `HeavyBall` ensembles on 2 cores).
     - `monitors`: `{name: fn(model) -> scalar}` evaluated at every iterate, e.g.
         [`ngflow.RelativeL2Error`][]. Plain functions are compiled by identity: a new
         `lambda` (or closure) per call recompiles the solve, so build the dict once and
@@ -292,7 +316,9 @@ def solve(
             if batch is None:
                 out = _run(problem, method, *options, key)
             else:
-                out = _run_over(problem, method, over, key, *options)
+                if vmap is None:
+                    vmap = jax.default_backend() != "cpu"
+                out = _run_over(problem, method, over, key, *options, bool(vmap))
             out = jax.block_until_ready(out)
         solution = Solution(
             **out, wall_time=timer.wall_time, compile_time=timer.compile_time

@@ -43,8 +43,9 @@ def jitter(key):
 
 
 @pytest.mark.filterwarnings("ignore:ngflow.solve. the loss ended")
-def test_an_ensemble_over_step_sizes_is_its_members_one_by_one():
-    sols = ng.solve(PROBLEM, gd, steps=12, over=SIZES, throw=False)
+@pytest.mark.parametrize("vmap", [False, True], ids=["map", "vmap"])
+def test_an_ensemble_over_step_sizes_is_its_members_one_by_one(vmap):
+    sols = ng.solve(PROBLEM, gd, steps=12, over=SIZES, throw=False, vmap=vmap)
     assert sols.batch_size == 4 and sols.losses.shape == (4, 13)
     for i, s in enumerate(SIZES):
         one = ng.solve(PROBLEM, gd(s), steps=12, throw=False)
@@ -57,7 +58,7 @@ def test_an_ensemble_over_step_sizes_is_its_members_one_by_one():
     # The largest step overshoots: the ensemble keeps going for the others.
     assert np.isfinite(np.asarray(sols.final_loss)).sum() >= 3
     # One compile serves new values of the same structure.
-    again = ng.solve(PROBLEM, gd, steps=12, over=SIZES * 0.5, throw=False)
+    again = ng.solve(PROBLEM, gd, steps=12, over=SIZES * 0.5, throw=False, vmap=vmap)
     assert again.compile_time == 0.0 and again.wall_time > 0.0
     assert sols.compile_time > 0.0
 
@@ -66,11 +67,15 @@ def test_an_ensemble_over_initial_models_and_over_keys():
     keys = jax.random.split(jax.random.key(7), 3)
     models = eqx.filter_vmap(jitter)(keys)
     method = ng.NaturalGradient()
-    sols = ng.solve(with_model, method, steps=4, over=models)
+    sols = ng.solve(with_model, method, steps=4, over=models)  # one after another (CPU)
+    vmapped = ng.solve(with_model, method, steps=4, over=models, vmap=True)
+    np.testing.assert_allclose(vmapped.losses, sols.losses, rtol=1e-9)
     for i in range(3):
         one = ng.solve(with_model(jitter(keys[i])), method, steps=4)
         np.testing.assert_allclose(sols.select(i).losses, one.losses, rtol=1e-9)
-    # A batch of keys redraws the points of a sampled loss per member.
+    # A batch of keys redraws the points of a sampled loss per member; momentum on
+    # redrawn points (a batched Cholesky inside the loop: the case that deadlocked
+    # jaxlib's CPU thread pool under vmap) runs one member after another.
     square = ng.Box([0, 0], [1, 1])
     loss = ng.Residual(lambda u, x: u(x) - target_2d(x), square.sampler(16, every=1))
     sampled = ng.Problem(PROBLEM.model, loss, ng.Energy())
@@ -80,6 +85,10 @@ def test_an_ensemble_over_initial_models_and_over_keys():
         one = ng.solve(sampled, ng.GradientDescent(), steps=3, key=keys[i])
         np.testing.assert_allclose(sols.select(i).losses, one.losses, rtol=1e-9)
     assert not np.allclose(sols.losses[0], sols.losses[1])  # different points
+    heavy = ng.HeavyBall(ng.Cholesky(1e-6), beta=0.5, transport=ng.LastMomentum())
+    sols = ng.solve(sampled, heavy, steps=4, key=keys)
+    one = ng.solve(sampled, heavy, steps=4, key=keys[2])
+    np.testing.assert_allclose(sols.select(2).losses, one.losses, rtol=1e-9)
 
 
 def test_median_and_quantiles_are_numpys_over_members_ignoring_stopped_steps():
