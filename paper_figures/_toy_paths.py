@@ -227,6 +227,14 @@ def run_methods(model, K, steps: int, saves: int, step: float, name: dict) -> di
     return out
 
 
+def settings(quick: bool, name: dict, step: float, size: dict, **extra) -> dict:
+    """The settings the toy figures share, with `extra` after `quick` and `labels`."""
+    out = {"quick": quick, "labels": name, **extra, "c_target": C_TARGET}
+    out |= {"c_start": C_START, "step": step, "steps": size["steps"]}
+    out |= {"flow_saves": size["saves"], "flow_solver": FLOW_SOLVER}
+    return out | {"versions": _common.versions()}
+
+
 def straightness(methods: dict, name: dict, roles, plane: str = "c") -> dict:
     return {r: off_line(methods[name[r]][plane], C_START, C_TARGET) for r in roles}
 
