@@ -234,13 +234,12 @@ def _plot_seeds(ax, data, label, reference):
     if reference is not None and result["role"] != "ngd":
         ax.semilogy(reference, color="k", lw=1.2, ls="--")
     ax.axhline(FAIL_ERROR, color="0.5", lw=0.6)
-    ax.set(ylim=(1e-7, 1e3), xlabel="iteration")
+    _common.finish(ax, ylim=(1e-7, 1e3), xlabel="iteration")
     title = f"{label}\n{summary['failures']}/{summary['runs']} failed (dotted)"
     ax.set_title(title, fontsize=9, color="C3" if summary["failures"] else "k")
-    ax.grid(True, alpha=0.3)
 
 
-def _plot_medians(ax, data, key):
+def _plot_medians(ax, data, key, **settings):
     for label, result in data["methods"].items():
         curves = _curves(result["runs"], key)
         color = COLORS[result["role"]]
@@ -249,8 +248,8 @@ def _plot_medians(ax, data, key):
             ax.plot([], [], color=color, label=name)
             continue
         _common.draw_band(ax, None, _common.band(curves, 25, 75), color, name)
-    ax.set(xlabel="iteration")
-    ax.grid(True, alpha=0.3)
+    legend = {"fontsize": 8, "loc": "lower left"}
+    _common.finish(ax, legend, xlabel="iteration", **settings)
 
 
 def plot(data: dict, path) -> None:
@@ -271,17 +270,13 @@ def plot(data: dict, path) -> None:
     seeds_axes[-1].plot([], [], "k--", label="NGD median")
     seeds_axes[-1].legend(fontsize=8, loc="upper right")
     ax_err, ax_loss = fig.add_subplot(grid[1, :5]), fig.add_subplot(grid[1, 5:])
-    _plot_medians(ax_err, data, "error")
-    _plot_medians(ax_loss, data, "losses")
-    ax_err.set(ylabel="relative L² error", ylim=(1e-7, 3))
-    ax_err.set_title("Relative L² error: median and IQR of the converged runs")
-    ax_loss.set(ylabel="minibatch loss  mean R(v)² + mean v(0, 1)²", ylim=(1e-10, 10))
-    ax_loss.set_title(
-        "Loss on the current minibatch (same statistics; a failed run "
-        "ends at\nloss 1: the network is flat, v ≈ 0)"
-    )
-    for ax in (ax_err, ax_loss):
-        ax.legend(fontsize=8, loc="lower left")
+    title = "Relative L² error: median and IQR of the converged runs"
+    kw = {"ylabel": "relative L² error", "ylim": (1e-7, 3), "title": title}
+    _plot_medians(ax_err, data, "error", **kw)
+    title = "Loss on the current minibatch (same statistics; a failed run ends at\n"
+    title += "loss 1: the network is flat, v ≈ 0)"
+    kw = {"ylabel": "minibatch loss  mean R(v)² + mean v(0, 1)²", "ylim": (1e-10, 10)}
+    _plot_medians(ax_loss, data, "losses", **kw, title=title)
     ax_exit = fig.add_subplot(grid[2, :5])
     corner = grid[2, 5:].subgridspec(2, 1, height_ratios=(2, 1))
     ax_sol = fig.add_subplot(corner[0])
@@ -321,11 +316,13 @@ def _plot_exits(ax, data):
     ax.text(len(names) - 0.5, steps * 1.08, "failed ×", ha="right", va="center")
     ax.set_xticks(range(len(names)), ticks, fontsize=8)
     ylabel = f"first iteration with error < {PLATEAU_ERROR:g}"
-    ax.set(ylim=(0, steps * 1.15), ylabel=ylabel)
-    ax.set_title(
-        "Leaving the initial plateau: per seed (dots), median of the converged runs (bar),"
-        "\n× = failed run; below: seeds on which the method leaves it before NGD"
+    title = (
+        "Leaving the initial plateau: per seed (dots), median of the converged runs "
     )
+    title += (
+        "(bar),\n× = failed run; below: seeds on which the method leaves it before NGD"
+    )
+    ax.set(ylim=(0, steps * 1.15), ylabel=ylabel, title=title)
     ax.grid(True, axis="y", alpha=0.3)
 
 
@@ -340,14 +337,11 @@ def _plot_solution(ax, ax_pointwise, data):
     color = COLORS[result["role"]]
     ax.plot(x, exact, "k-", lw=4, alpha=0.3, label="exact v*")
     ax.plot(x, v, color=color, lw=1.4, ls="--", label=f"{best}, seed {run_['seed']}")
-    ax.set(
-        ylabel="v(x)",
-        title="Final solution of the best method (fewest failures, then earliest median\n"
-        f"plateau exit), its median seed: relative L² error {run_['final_error']:.1e}",
+    title = "Final solution of the best method (fewest failures, then earliest median\n"
+    title += (
+        f"plateau exit), its median seed: relative L² error {run_['final_error']:.1e}"
     )
     ax.tick_params(labelbottom=False)
-    ax.legend(fontsize=8, loc="upper left")
-    ax.grid(True, alpha=0.3)
+    _common.finish(ax, {"fontsize": 8, "loc": "upper left"}, ylabel="v(x)", title=title)
     ax_pointwise.semilogy(x, np.abs(v - exact), color=color, lw=1)
-    ax_pointwise.set(xlabel="x", ylabel="|v − v*|")
-    ax_pointwise.grid(True, alpha=0.3)
+    _common.finish(ax_pointwise, xlabel="x", ylabel="|v − v*|")
