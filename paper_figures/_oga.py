@@ -155,9 +155,8 @@ def plot(data: dict, path, loss_label: str, eval_side: int, header: str) -> None
     ylabel = "relative L² error"
     _common.finish(ax_error, legend, xlabel="iteration", ylabel=ylabel, title=title)
     ax_loss.set_title("Training loss")
-    fig.suptitle(
+    title = (
         f"{header}\n{s['steps']} steps, best of {g['num']} log-spaced step sizes in "
-        f"[{g['smallest']:g}, {g['largest']:g}], greedy step k = {s['greedy_k']}",
-        fontsize=10,
+        f"[{g['smallest']:g}, {g['largest']:g}], greedy step k = {s['greedy_k']}"
     )
-    _common.save(fig, path)
+    _common.save(fig, path, title)

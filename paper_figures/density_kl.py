@@ -201,10 +201,9 @@ def plot(data: dict, path) -> None:
     for col, direction in enumerate(directions):
         _curves(axes[0, col], data, direction)
         _densities(axes[0, 1] if one else axes[1, col], data, direction)
-    fig.suptitle(
+    title = (
         f"Seed {SEED} {SECTION}\n{TITLE}\n"
         f"{s['model']}; {s['points']}\n"
-        f"NGDs: {s['gram']}, best of ng.LogGrid(); GD: best of 31 steps in [1e-4, 100]",
-        fontsize=10,
+        f"NGDs: {s['gram']}, best of ng.LogGrid(); GD: best of 31 steps in [1e-4, 100]"
     )
-    _common.save(fig, path)
+    _common.save(fig, path, title)

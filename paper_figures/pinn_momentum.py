@@ -37,7 +37,6 @@ SIZES = {
     "quick": {"steps": 150, "seeds": (1, 3)},
     "full": {"steps": 300, "seeds": tuple(range(20))},
 }
-ROLES = ("ngd", "lm", "fd", "lg", "nesterov")
 COLORS = {"ngd": "k", "lm": "C0", "fd": "C2", "lg": "C1", "nesterov": "C3"}
 
 
@@ -283,14 +282,13 @@ def plot(data: dict, path) -> None:
     _plot_exits(ax_exit, data)
     _plot_solution(ax_sol, fig.add_subplot(corner[1], sharex=ax_sol), data)
     damping = f"{s['damping']:g}".replace("e-0", "e-")
-    fig.suptitle(
+    title = (
         f"Seed {SEED}, {SECTION}: {TITLE}\nε = {s['eps']:g}, [1, 20, 20, 1] tanh, m = "
         f"{s['m']} points redrawn every step, energy metric, damped Gram solve (λ = "
         f"{damping}·tr G/p), log-grid step, β = {s['beta']:g}, {s['steps']} steps, seeds "
-        f"{_seeds_text(s['seeds'])}",
-        fontsize=11,
+        f"{_seeds_text(s['seeds'])}"
     )
-    _common.save(fig, path)
+    _common.save(fig, path, title, 11)
 
 
 def _plot_exits(ax, data):

@@ -158,10 +158,9 @@ def plot(data: dict, path) -> None:
         axes[row, 2].set_title(f"B = {btxt}: loss ½‖u − v‖² (L²)")
         axes[row, 1].legend(fontsize=7, loc="upper left")
         axes[row, 2].legend(fontsize=7)
-    fig.suptitle(
+    title = (
         f"Seed {SEED}, {SECTION}: {TITLE}\n"
         f"markers: iterates with constant step s = {s['step']:g} ({s['steps']} steps); "
-        "curves: flows (diffrax Tsit5); grey: loss contours (log-spaced levels)",
-        fontsize=10,
+        "curves: flows (diffrax Tsit5); grey: loss contours (log-spaced levels)"
     )
-    _common.save(fig, path)
+    _common.save(fig, path, title)
