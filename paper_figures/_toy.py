@@ -89,6 +89,10 @@ def xy(values) -> np.ndarray:
     return _common.series(values).reshape(-1, 2)
 
 
+def role_of(settings, label) -> str:
+    return {v: k for k, v in settings["labels"].items()}[label]
+
+
 # Line styles per role of the momentum toy figures (toy_local_minimum, toy_non_l2).
 STYLE = {
     "gd": dict(color="tab:purple", ls=":", marker="s"),

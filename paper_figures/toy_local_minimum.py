@@ -95,19 +95,19 @@ def problems() -> dict:
     }
 
 
+TRANSPORTS = ng.ParameterMomentum, ng.LastMomentum, ng.FiniteDifference, ng.LastGradient
+
+
 def methods(step_natural=STEP_NATURAL, step_euclidean=STEP_EUCLIDEAN, beta=BETA):
-    """role -> method."""
     gram, a, e = ng.Pinv(), ng.Constant(step_natural), ng.Constant(step_euclidean)
-    return {
-        "gd": ng.GradientDescent(e),
-        "hb": ng.HeavyBall(gram, e, beta, ng.ParameterMomentum()),  # Polyak (Euclidean)
-        "ngd": ng.NaturalGradient(gram, a),
-        "pm": ng.HeavyBall(gram, a, beta, ng.ParameterMomentum()),
-        "lm": ng.HeavyBall(gram, a, beta, ng.LastMomentum()),
-        "fd": ng.HeavyBall(gram, a, beta, ng.FiniteDifference()),
-        "lg": ng.HeavyBall(gram, a, beta, ng.LastGradient()),
-        "nesterov": ng.Nesterov(gram, a, beta),
-    }
+    out = {"gd": ng.GradientDescent(e)}
+    out["hb"] = ng.HeavyBall(
+        gram, e, beta, ng.ParameterMomentum()
+    )  # Polyak (Euclidean)
+    out["ngd"] = ng.NaturalGradient(gram, a)
+    for role, transport in zip(("pm", "lm", "fd", "lg"), TRANSPORTS, strict=True):
+        out[role] = ng.HeavyBall(gram, a, beta, transport())
+    return out | {"nesterov": ng.Nesterov(gram, a, beta)}
 
 
 def _sweep_method(role, x):
@@ -160,14 +160,11 @@ def _sweep(probs, facts, quick: bool) -> dict:
         rows = np.reshape(final, grid[0].shape).tolist()
         outcomes = [[outcome(t, facts) for t in row] for row in rows]
         table[LABELS[role]] = {"final_theta": rows, "outcome": outcomes}
-    return {
-        "betas": betas,
-        "step_factors": factors,
-        "steps_natural": [STEP_NATURAL * f for f in factors],
-        "steps_euclidean": [STEP_EUCLIDEAN * f for f in factors],
-        "note": "rows β, columns step = base step × factor; β is ignored by GD and NGD",
-        "table": table,
-    }
+    out = {"betas": betas, "step_factors": factors}
+    out["steps_natural"] = [STEP_NATURAL * f for f in factors]
+    out["steps_euclidean"] = [STEP_EUCLIDEAN * f for f in factors]
+    note = "rows β, columns step = base step × factor; β is ignored by GD and NGD"
+    return out | {"note": note, "table": table}
 
 
 def _summary(sweep) -> dict:
@@ -182,9 +179,8 @@ def _summary(sweep) -> dict:
             for a, o in zip(steps, row, strict=True)
             if o == "global"
         ]
-        out[label] = (
-            f"escapes in {len(escaped)}/{total}: {'; '.join(escaped) or 'none'}"
-        )
+        text = "; ".join(escaped) or "none"
+        out[label] = f"escapes in {len(escaped)}/{total}: {text}"
     return out
 
 
@@ -240,10 +236,6 @@ def run(quick: bool) -> dict:
     return _common.jsonable({**out, "robustness": sweep})
 
 
-def _role_of(s, label):
-    return {v: k for k, v in s["labels"].items()}[label]
-
-
 FLOW_COLORS = {"nhbf": "tab:pink", "hbf": "tab:brown"}
 
 
@@ -257,7 +249,6 @@ def plot(data: dict, path) -> None:
     u, c_curve = np.asarray(s["u"]), _toy.xy(land["c"])
     flows = [(FLOW_COLORS[r], lab) for r, lab in s["flow_labels"].items()]
     flows = [(c, lab, data["flows"][lab]) for c, lab in flows if lab in data["flows"]]
-
     x0, x1 = np.meshgrid(np.linspace(-3, 2.5, 200), np.linspace(-1, 7.5, 200))
     r = np.stack([u[0] - x0, u[1] - x1], -1)
     field = 0.5 * np.einsum("...i,ij,...j->...", r, np.asarray(s["K"]), r)
@@ -268,14 +259,13 @@ def plot(data: dict, path) -> None:
     for name, mk in (("local", "X"), ("global", "P")):
         cm = curve(facts[f"theta_{name}"])
         ax_f.plot(*cm, mk, color="0.2", ms=10, mfc="none", label=f"{name} min")
-    for ax in (ax_l, ax_t):
-        for key in ("theta_local", "theta_barrier", "theta_global"):
-            line = ax.axvline if ax is ax_l else ax.axhline
-            if ax is ax_l or key != "theta_barrier":
-                line(facts[key], color="0.7", lw=0.8, ls=":")
+    for key in ("theta_local", "theta_barrier", "theta_global"):
+        ax_l.axvline(facts[key], color="0.7", lw=0.8, ls=":")
+        if key != "theta_barrier":
+            ax_t.axhline(facts[key], color="0.7", lw=0.8, ls=":")
     ax_l.plot(land["theta"], land["loss"], color="0.3", lw=1.2, label="L along θ₁")
     for label, rec in data["methods"].items():
-        st = _toy.STYLE[_role_of(s, label)]
+        st = _toy.STYLE[_toy.role_of(s, label)]
         th, loss = _common.series(rec["theta"])[:, 0], _common.series(rec["losses"])
         line = dict(color=st["color"], ls=st["ls"], label=label)
         mark = {**line, "marker": st["marker"]}
@@ -302,46 +292,35 @@ def plot(data: dict, path) -> None:
     title = f"(d) loss above the global minimum L* = {floor:.4f} (dotted: local min)"
     legend = {"fontsize": 6, "ncol": 2, "loc": "lower left"}
     _common.finish(ax_loss, legend, xlabel="iteration", ylabel="L − L*", title=title)
-
     rob = data["robustness"]
     names = list(rob["table"])
-    colors = {
-        "global": "tab:green",
-        "local": "tab:red",
-        "diverged": "0.2",
-        "elsewhere": "gold",
-    }
+    colors = {"global": "tab:green", "local": "tab:red", "diverged": "0.2"}
+    colors["elsewhere"] = "gold"
     nb, nf = len(rob["betas"]), len(rob["step_factors"])
     for i, name in enumerate(names):
         for j, row in enumerate(rob["table"][name]["outcome"]):
             for k, o in enumerate(row):
                 ax_r.add_patch(_rect(j * (nf + 1) + k, i, colors[o]))
-    ax_r.set_xlim(-0.5, nb * (nf + 1) - 0.5)
-    ax_r.set_ylim(len(names) - 0.5, -0.5)
+    ax_r.set(xlim=(-0.5, nb * (nf + 1) - 0.5), ylim=(len(names) - 0.5, -0.5))
     ax_r.set_yticks(range(len(names)), names, fontsize=8)
     ticks = [j * (nf + 1) + k for j in range(nb) for k in range(nf)]
     ax_r.set_xticks(ticks, [f"×{f:g}" for _ in range(nb) for f in rob["step_factors"]])
     ax_r.tick_params(axis="x", labelsize=7)
     at = ax_r.get_xaxis_transform()
     for j, b in enumerate(rob["betas"]):
-        x = j * (nf + 1) + (nf - 1) / 2
-        ax_r.text(
-            x, 1.01, f"β = {b:g}", ha="center", va="bottom", fontsize=8, transform=at
-        )
+        x, text = j * (nf + 1) + (nf - 1) / 2, f"β = {b:g}"
+        ax_r.text(x, 1.01, text, ha="center", va="bottom", fontsize=8, transform=at)
     handles = [_rect(0, 0, c, label=o) for o, c in colors.items()]
     ax_r.legend(handles=handles, fontsize=7, loc="lower left", bbox_to_anchor=(1, 0))
-    ax_r.set_title(
-        f"(e) where the run ends after {s['steps']} steps, over β and step size "
-        f"(× α = {s['step_natural']:g} natural, {s['step_euclidean']:g} Euclidean)",
-        pad=20,
-    )
-    fig.suptitle(
+    title = f"(e) where the run ends after {s['steps']} steps, over β and step size "
+    title += f"(× α = {s['step_natural']:g} natural, {s['step_euclidean']:g} Euclidean)"
+    ax_r.set_title(title, pad=20)
+    title = (
         f"Seed {SEED}, {SECTION}: {TITLE}\nv = θ₁ bᵀΦ + θ₁² b⊥ᵀΦ, loss ½‖u − v‖²_K, "
         f"u = ({u[0]:g}, {u[1]:g}), K = I; Gauss–Newton metric, α = {s['step_natural']:g} "
-        f"(GD, Euclidean heavy-ball: {s['step_euclidean']:g}), β = {s['beta']:g}",
-        fontsize=11,
+        f"(GD, Euclidean heavy-ball: {s['step_euclidean']:g}), β = {s['beta']:g}"
     )
-    _common.save(fig, path)
+    _common.save(fig, path, title, 11)
 
 
 def _rect(x, y, color, label=None):

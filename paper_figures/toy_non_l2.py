@@ -146,8 +146,8 @@ def _beta_sweep(probs) -> dict:
 def _flow(probs) -> dict:
     flow = ng.NaturalGradientFlow()
     flow = _toy.flow(probs["l2"], flow, FLOW_TIME, FLOW_SAVES, repr(flow), STEP_L2)
-    flow["f"] = distort(np.asarray(flow["c"]))
-    flow["distance_to_u"] = np.linalg.norm(np.asarray(flow["c"]) - U, axis=1)
+    c = np.asarray(flow["c"])
+    flow.update(f=distort(c), distance_to_u=np.linalg.norm(c - U, axis=1))
     flow["limit_of"] = "NGD, L2 metric (time alpha per iteration)"
     return flow
 
@@ -205,10 +205,6 @@ def run(quick: bool) -> dict:
     )
 
 
-def _role_of(s, label):
-    return {v: k for k, v in s["labels"].items()}[label]
-
-
 def plot(data: dict, path) -> None:
     s = data["settings"]
     fig = _common.canvas(17, 10.5)
@@ -224,13 +220,13 @@ def plot(data: dict, path) -> None:
     ax_c.clabel(cs, levels[::2], fontsize=6, fmt="%g")
     line = dict(color="0.6", ls=":", lw=1, label="straight line v₀ → u")
     ax_c.plot([v0[0], u[0]], [v0[1], u[1]], **line)
-    flows = [(label, rec) for label, rec in data["flows"].items()]
+    flows = list(data["flows"].items())
     for label, rec in flows:
         fc, ff = _toy.xy(rec["c"]), _toy.xy(rec["f"])
         ax_c.plot(fc[:, 0], fc[:, 1], color=FLOW_COLOR, **_toy.FLOW_STYLE, label=label)
         ax_f.plot(ff[:, 0], ff[:, 1], color=FLOW_COLOR, **_toy.FLOW_STYLE, label=label)
     for label, rec in data["methods"].items():
-        st = _toy.STYLE[_role_of(s, label)]
+        st = _toy.STYLE[_toy.role_of(s, label)]
         line = dict(color=st["color"], ls=st["ls"], label=label)
         kw = dict(**line, marker=st["marker"], ms=3, lw=0.9, markevery=2)
         ax_c.plot(*_toy.xy(rec["c"]).T, **kw)
@@ -254,29 +250,27 @@ def plot(data: dict, path) -> None:
     ax_f.set(xlabel="f(c)₀", ylabel="f(c)₁", aspect="equal")
     ax_f.set_title("(b) the same iterates in f-coordinates (loss = ½|f(u) − f(v)|²_K)")
     ax_f.legend(fontsize=7, loc="best")
-    ax_l.set(xlabel="iteration", ylabel="loss ½‖f(u) − f(v)‖²_K", ylim=(1e-16, None))
-    ax_l.set_title("(c) loss per iteration")
-    ax_d.set(xlabel="iteration", ylabel="‖v − u‖ (L² norm)", ylim=(1e-9, None))
-    ax_d.set_title("(d) distance to u")
+    legend = {"loc": "lower left"}
+    for ax, ylabel, low, title in (
+        (ax_l, "loss ½‖f(u) − f(v)‖²_K", 1e-16, "(c) loss per iteration"),
+        (ax_d, "‖v − u‖ (L² norm)", 1e-9, "(d) distance to u"),
+    ):
+        kw = {"ylabel": ylabel, "ylim": (low, None), "title": title}
+        _common.finish(ax, legend, xlabel="iteration", **kw)
     sweep = data["beta_sweep"]
     for label, losses in sweep["final_loss"].items():
-        st = _toy.STYLE[_role_of(s, label)]
+        st = _toy.STYLE[_toy.role_of(s, label)]
         ax_b.semilogy(sweep["betas"], _common.series(losses), **st, label=label)
     ngd_l2 = data["methods"][s["labels"]["ngd_l2"]]["final_loss"]
     ax_b.axhline(ngd_l2, color="black", lw=1, label="NGD, L² metric (β = 0)")
-    ax_b.set(xlabel="β", ylabel=f"final loss after {s['steps']} steps")
-    ax_b.set_title(
-        f"(e) final loss over β, α = {sweep['step']:g} (β = {s['beta']:g}: a-d)"
-    )
-    for ax in (ax_l, ax_d, ax_b):
-        ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=7, loc="lower left")
-    fig.suptitle(
+    title = f"(e) final loss over β, α = {sweep['step']:g} (β = {s['beta']:g}: a-d)"
+    ylabel = f"final loss after {s['steps']} steps"
+    _common.finish(ax_b, legend, xlabel="β", ylabel=ylabel, title=title)
+    title = (
         f"Seed {SEED}, {SECTION}: {TITLE}\nf(v) = (1 + ω‖v − q‖²)(v − q) + q, ω = "
         f"{s['omega']:g}, q = R₉₀(u − v₀) + v₀ fixed, K = diag({s['K'][0][0]:g}, "
         f"{s['K'][1][1]:g}); quadratic model p = 2; steps: GD {s['step_gd']:g}, L² "
         f"methods {s['step_l2']:g}, Gauss–Newton {s['step_gauss_newton']:g}; "
-        f"β = {s['beta']:g}",
-        fontsize=11,
+        f"β = {s['beta']:g}"
     )
-    _common.save(fig, path)
+    _common.save(fig, path, title, 11)
