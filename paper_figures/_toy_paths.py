@@ -154,25 +154,6 @@ def _style(role: str) -> dict:
     return dict(ls=ls, color=st["color"], marker=st["marker"], ms=st["ms"], mfc=mfc)
 
 
-def draw_contours(ax, grid: dict, levels: int = 14):
-    z = _common.series(grid["loss"])
-    top = z[z > 0].max()
-    lv = np.geomspace(max(z[z > 0].min(), 1e-4 * top), top, levels)
-    kw = {"levels": lv, "colors": "0.7", "linewidths": 0.6, "zorder": 0}
-    ax.contour(grid["x"], grid["y"], z, **kw)
-
-
-def draw_path(ax, role: str, label: str, record: dict, plane: str, last=None):
-    """A flow as a curve, a discrete run as markers (its first `last` + 1 iterates)."""
-    xy = _common.series(record[plane])[: None if last is None else last + 1]
-    ax.plot(*xy.T, **_style(role), mew=1.2, alpha=0.85, label=label, zorder=3)
-
-
-def draw_ends(ax, start, end, start_label, end_label):
-    ax.plot(*start, "ko", ms=7, zorder=5, label=start_label)
-    ax.plot(*end, "k*", ms=13, zorder=5, label=end_label)
-
-
 def draw_losses(ax, roles_labels, methods: dict, step: float, unit_last: int = 5):
     """Loss per iteration (flows: t / s; step-1 runs: the first `unit_last` + 1)."""
     for role, label in roles_labels:
@@ -244,25 +225,34 @@ PLOT_ROLES += ("newton_unit",)
 
 
 def draw_row(axes, s: dict, g: dict, methods: dict, roles, last: int, grid_lines=None):
-    """θ-plane, c-plane (optional mapped θ grid lines) and loss of `roles`, geometry `g`."""
-    ax_theta, ax_c, ax_loss = axes
+    """θ-plane, c-plane (optional mapped θ grid lines) and loss of `roles`, geometry `g`:
+    contours, flows as curves, discrete runs as markers (step-1 runs: `last` + 1)."""
     name = s["labels"]
-    draw_contours(ax_theta, g["contours_theta"])
-    draw_contours(ax_c, g["contours_c"])
-    if grid_lines is not None:
-        grid_lines(ax_c, g)
-    for role in roles:
-        n = last if role.endswith("_unit") else None
-        draw_path(ax_theta, role, name[role], methods[name[role]], "theta", n)
-        draw_path(ax_c, role, name[role], methods[name[role]], "c", n)
-    draw_ends(ax_theta, g["theta_start"], g["theta_target"], "θ₀", "θ* (v = u)")
-    draw_ends(ax_c, s["c_start"], s["c_target"], "v₀", "u")
-    for ax, key in ((ax_theta, "contours_theta"), (ax_c, "contours_c")):
-        ax.set(xlim=(g[key]["x"][0], g[key]["x"][-1]), aspect="equal")
-        ax.set_ylim(g[key]["y"][0], g[key]["y"][-1])
-    ax_theta.set(xlabel="θ₁", ylabel="θ₂")
-    ax_c.set(xlabel="c₀ = ⟨v, 1⟩", ylabel="c₁ = ⟨v, √2 sin 2πx⟩")
-    draw_losses(ax_loss, [(r, name[r]) for r in roles], methods, s["step"])
+    ends = [(g["theta_start"], g["theta_target"], "θ₀", "θ* (v = u)")]
+    ends += [(s["c_start"], s["c_target"], "v₀", "u")]
+    for ax, plane, (start, end, a, b) in zip(
+        axes[:2], ("theta", "c"), ends, strict=True
+    ):
+        grid = g[f"contours_{plane}"]
+        z = _common.series(grid["loss"])
+        top = z[z > 0].max()
+        lv = np.geomspace(max(z[z > 0].min(), 1e-4 * top), top, 14)
+        kw = {"levels": lv, "colors": "0.7", "linewidths": 0.6, "zorder": 0}
+        ax.contour(grid["x"], grid["y"], z, **kw)
+        if grid_lines is not None and plane == "c":
+            grid_lines(ax, g)
+        for role in roles:
+            xy = _common.series(methods[name[role]][plane])
+            xy = xy[: last + 1] if role.endswith("_unit") else xy
+            kw = {"mew": 1.2, "alpha": 0.85, "label": name[role], "zorder": 3}
+            ax.plot(*xy.T, **_style(role), **kw)
+        ax.plot(*start, "ko", ms=7, zorder=5, label=a)
+        ax.plot(*end, "k*", ms=13, zorder=5, label=b)
+        ax.set(xlim=(grid["x"][0], grid["x"][-1]), aspect="equal")
+        ax.set_ylim(grid["y"][0], grid["y"][-1])
+    axes[0].set(xlabel="θ₁", ylabel="θ₂")
+    axes[1].set(xlabel="c₀ = ⟨v, 1⟩", ylabel="c₁ = ⟨v, √2 sin 2πx⟩")
+    draw_losses(axes[2], [(r, name[r]) for r in roles], methods, s["step"])
 
 
 def plot_three(data: dict, path, loss_text: str, header: str, grid_lines=None) -> None:
@@ -276,10 +266,9 @@ def plot_three(data: dict, path, loss_text: str, header: str, grid_lines=None) -
     axes[0, 2].set_title(f"loss {loss_text}")
     handles = axes[0, 1].get_legend_handles_labels()
     fig.legend(*handles, loc="outside lower center", ncol=6, fontsize=8)
-    fig.suptitle(
+    title = (
         f"{header}\nmarkers: iterates with constant step s = {s['step']:g} "
         f"({s['steps']} steps; step-1 runs: the first few); curves: flows (diffrax "
-        "Tsit5); grey: loss contours",
-        fontsize=10,
+        "Tsit5); grey: loss contours"
     )
-    _common.save(fig, path)
+    _common.save(fig, path, title)
