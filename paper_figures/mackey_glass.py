@@ -214,7 +214,7 @@ STYLE = {  # role -> matplotlib style
     "lg": {"color": "tab:green", "ls": "-"},
     "nesterov": {"color": "tab:red", "ls": "-"},
 }
-BETA_AXIS = "momentum factor β  (β = 0: NGD)"
+BETA_AXIS, LEGEND = "momentum factor β  (β = 0: NGD)", {"loc": "upper left"}
 
 
 def _curves(ax, data, key, ylabel, title):
@@ -251,8 +251,7 @@ def _role_name(data, role):
 
 
 def _sweep(ax, data):
-    s = data["settings"]
-    steps = s["steps"]
+    s, steps = data["settings"], data["settings"]["steps"]
     points = _beta_points(data, "iterations_to_threshold").items()
     for i, (role, (betas, values)) in enumerate(points):
         color, line = STYLE[role]["color"], []
@@ -271,14 +270,11 @@ def _sweep(ax, data):
                 ax.annotate(f"{miss}✗", (x, steps), **at, fontsize=7, color=color)
         label = _role_name(data, role)
         ax.plot(*zip(*line, strict=True), color=color, lw=0.8, alpha=0.7, label=label)
-    ax.set_yscale("log")
-    ax.set_ylim(10, steps * 3)
+    ax.set(yscale="log", ylim=(10, steps * 3))
     ax.axhline(steps, color="0.3", lw=0.6, ls=":")
     ylabel = f"iterations to training loss ≤ {s['threshold']:g}"
     title = "Speed vs β (median, bars min–max;\nk✗: k seeds never get there)"
-    _common.finish(
-        ax, {"loc": "upper left"}, xlabel=BETA_AXIS, ylabel=ylabel, title=title
-    )
+    _common.finish(ax, LEGEND, xlabel=BETA_AXIS, ylabel=ylabel, title=title)
 
 
 def _blowup(ax, data):
@@ -297,9 +293,7 @@ def _blowup(ax, data):
     ax.set_yscale("log")
     title = f"Stability vs β (dots: {len(s['seeds'])} seeds, line: the worst)"
     ylabel = "largest training loss of the run"
-    _common.finish(
-        ax, {"loc": "upper left"}, xlabel=BETA_AXIS, ylabel=ylabel, title=title
-    )
+    _common.finish(ax, LEGEND, xlabel=BETA_AXIS, ylabel=ylabel, title=title)
 
 
 def _prediction(ax, data):
@@ -338,13 +332,12 @@ def plot(data: dict, path) -> None:
     _sweep(ax["speed"], data)
     _blowup(ax["blowup"], data)
     _prediction(ax["series"], data)
-    fig.suptitle(
+    title = (
         f"Seed {SEED} {SECTION}: {TITLE}\n"
         f"{N_TRAIN} training / {N_TEST} test windows (x(t), x(t−6), x(t−12), x(t−18)) → "
         f"x(t+6); {s['num_parameters']} parameters; {s['steps']} iterations\n"
         f"NGD family: Gauss–Newton metric, {s['gram']}, best of {grid['num']} step sizes "
         f"in [2^-30, 1]; GD: best of {gd['num']} in [{gd['smallest']:g}, {gd['largest']:g}]; "
-        f"Adam: optax defaults, lr {s['adam_lr']:g}",
-        fontsize=10,
+        f"Adam: optax defaults, lr {s['adam_lr']:g}"
     )
-    _common.save(fig, path)
+    _common.save(fig, path, title)

@@ -108,17 +108,12 @@ def run(quick: bool) -> dict:
     t, y = data()
     points, labels_ = jnp.asarray(t)[:, None], jnp.asarray(y)
     a = np.asarray(A)
-    methods = {
-        "gd": ng.GradientDescent(ng.Constant(STEP)),
-        "ngd": ng.NaturalGradient(ng.Cholesky(0.0), ng.Constant(STEP)),
-        "damped": ng.NaturalGradient(ng.Cholesky(DAMPED), ng.Constant(STEP)),
-    }
+    step, chol = ng.Constant(STEP), ng.Cholesky(0.0)
+    methods = {"gd": ng.GradientDescent(step), "ngd": ng.NaturalGradient(chol, step)}
+    methods["damped"] = ng.NaturalGradient(ng.Cholesky(DAMPED), step)
     controller = dfx.PIDController(**FLOW_TOL)
-    methods["ngf"] = ng.NaturalGradientFlow(
-        ng.Cholesky(0.0), stepsize_controller=controller
-    )
+    methods["ngf"] = ng.NaturalGradientFlow(chol, stepsize_controller=controller)
     main = {k: _both(m, a, THETA0, points, labels_, steps) for k, m in methods.items()}
-
     # θ*: unit NGD (= Newton) steps from the last NGD iterate.
     newton = ng.NaturalGradient(ng.Cholesky(0.0), ng.Constant(1.0))
     near = main["ngd"][0]["theta"]["theta_path"][-1]
@@ -132,18 +127,13 @@ def run(quick: bool) -> dict:
             _, dist, pdist = _both(methods[key], a, theta0, points, labels_, steps)
             sweep[key].append(float(dist.max()))
             sweep[key + "_prob"].append(float(pdist.max()))
-
     name = labels()
     out_methods = {}
     for key in ("gd", "ngd", "ngf", "damped"):
         runs, dist, pdist = main[key]
         for coords in ("theta", "x"):
             rec = {**runs[coords], "distance_between_coordinates": dist}
-            out_methods[name[f"{key}_{coords}"]] = {
-                **rec,
-                "probability_distance": pdist,
-            }
-
+            out_methods[name[f"{key}_{coords}"]] = rec | {"probability_distance": pdist}
     paths = np.concatenate([m["theta_path"] for m in out_methods.values()])
     g1, g2 = _axes(paths)
     h1, h2 = _axes(paths @ np.linalg.inv(a).T)
@@ -174,12 +164,8 @@ def run(quick: bool) -> dict:
         "A_singular_values": np.linalg.svd(a, compute_uv=False),
         "A_condition": float(np.linalg.cond(a)),
         "A_column_angle_deg": float(np.degrees(np.arccos(cos))),
-        **{
-            "theta0": THETA0,
-            "x0": np.linalg.solve(a, THETA0),
-            "step": STEP,
-            "steps": steps,
-        },
+        **{"theta0": THETA0, "x0": np.linalg.solve(a, THETA0), "step": STEP},
+        "steps": steps,
         "gram": "ng.Cholesky(0.0) (undamped); damped comparison ng.Cholesky(1e-3)",
         "flow": (
             "ng.NaturalGradientFlow(ng.Cholesky(0.0)), diffrax Tsit5, "
@@ -219,22 +205,16 @@ STYLE = {
 }
 
 
-def _contours(ax, c1, c2, loss, loss_star):
-    z = np.asarray(loss, dtype=float) - loss_star
-    levels = loss_star * 0 + np.geomspace(1e-3, max(z.max(), 1e-2), 16)
-    z = np.maximum(z, 1e-12)
-    ax.contour(c1, c2, z, levels=levels, colors="0.75", linewidths=0.7)
-
-
 def _plane(ax, data, coords):
     s, name, m = data["settings"], data["settings"]["labels"], data["methods"]
     a_inv = np.linalg.inv(np.asarray(s["A"]))
     star = np.asarray(data["optimum"]["theta"])
-    c, k1, k2 = (
-        data["contours"],
-        *(("theta1", "theta2") if coords == "theta" else ("x1", "x2")),
-    )
-    _contours(ax, c[k1], c[k2], c[f"loss_{coords}"], data["optimum"]["loss"])
+    c, loss_star = data["contours"], data["optimum"]["loss"]
+    k1, k2 = ("theta1", "theta2") if coords == "theta" else ("x1", "x2")
+    z = np.asarray(c[f"loss_{coords}"], dtype=float) - loss_star
+    levels = loss_star * 0 + np.geomspace(1e-3, max(z.max(), 1e-2), 16)
+    z = np.maximum(z, 1e-12)
+    ax.contour(c[k1], c[k2], z, levels=levels, colors="0.75", linewidths=0.7)
     if coords == "theta":
         a, t0 = np.asarray(s["A"]), np.asarray(s["theta0"])
         arrow = {"arrowstyle": "->", "color": "tab:purple", "lw": 1.5}
@@ -251,8 +231,7 @@ def _plane(ax, data, coords):
         ax.plot(path[:, 0], path[:, 1], label=name[role], **STYLE[role])
     ax.plot(*path[0], "k^", ms=8, label="start")
     ax.plot(*star, "k*", ms=12, label="minimiser")
-    ax.set_xlim(c[k1][0], c[k1][-1])
-    ax.set_ylim(c[k2][0], c[k2][-1])
+    ax.set(xlim=(c[k1][0], c[k1][-1]), ylim=(c[k2][0], c[k2][-1]))
     if coords == "theta":
         title = "(a) coordinates θ: paths (x-runs mapped by A);\n"
         title += "purple: unit steps along x₁ and x₂ (columns of A)"
@@ -321,11 +300,10 @@ def plot(data: dict, path) -> None:
     _losses(ax_l, data)
     _distances(ax_d, data)
     a = np.asarray(s["A"])
-    fig.suptitle(
+    title = (
         f"Seed {SEED} {SECTION}\n{TITLE}\n"
         f"A = [[{a[0, 0]:g}, {a[0, 1]:g}], [{a[1, 0]:g}, {a[1, 1]:g}]] (condition "
         f"{s['A_condition']:.1f}); constant step s = {s['step']:g}, {s['steps']} steps; "
-        "Fisher metric, undamped Cholesky; logistic regression on 40 points",
-        fontsize=10,
+        "Fisher metric, undamped Cholesky; logistic regression on 40 points"
     )
-    _common.save(fig, path)
+    _common.save(fig, path, title)

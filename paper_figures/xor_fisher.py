@@ -141,22 +141,21 @@ def run(quick: bool) -> dict:
     size = SIZES["quick" if quick else "full"]
     steps, seeds = size["steps"], size["seeds"]
     inputs, xor, *_ = data()
-    name, methods_, models = labels(), {}, {}
+    name, methods, models = labels(), {}, {}
     for role, (method, metric) in method_table().items():
         sols = _common.sweep(PROBLEMS[metric], method, jnp.asarray(seeds), steps)
         runs = [_run(sol, s, inputs, xor) for sol, s in zip(sols, seeds, strict=True)]
         models.update(
-            {(role, s): sol.model for sol, s in zip(sols, seeds, strict=True)}
+            {(role, r["seed"]): sol.model for sol, r in zip(sols, runs, strict=True)}
         )
         solved = [r["iterations_to_solved"] for r in runs if r["outcome"] == "solved"]
-        methods_[name[role]] = {
+        methods[name[role]] = {
             "method": f"{method!r}, metric {metric}",
             **{k: runs[0][k] for k in ("losses", "final_loss", "result", "wall_time")},
             "record_note": f"losses, final_loss, result: seed {seeds[0]}; wall_time: "
             "the ensemble solve of all seeds (JIT included)",
             "runs": [
-                {k: v for k, v in r.items() if k not in ("losses", "excess")}
-                for r in runs
+                {k: r[k] for k in r if k not in ("losses", "excess")} for r in runs
             ],
             "excess_band": _common.band([r["excess"] for r in runs]),
             "excess_per_seed": [r["excess"] for r in runs],
@@ -164,10 +163,9 @@ def run(quick: bool) -> dict:
             **{"num_solved": len(solved), "num_seeds": len(seeds)},
             "iterations_to_solved_median": float(np.median(solved)) if solved else None,
         }
-    methods = methods_
 
     # The best method: fewest median iterations to solve (unsolved: ∞), then more seeds
-    # solved, then fewer mean iterations; its first solved seed, and a failed run if any.
+    # solved, then fewer mean iterations; its first solved seed; a failed run if any.
     def speed(role):
         its = [r["iterations_to_solved"] for r in methods[name[role]]["runs"]]
         solved = [i for i in its if i is not None]
@@ -175,9 +173,8 @@ def run(quick: bool) -> dict:
         return (median, -len(solved), np.mean(solved) if solved else np.inf)
 
     best = min(ROLES, key=speed)
-    solved = [
-        r["seed"] for r in methods[name[best]]["runs"] if r["outcome"] == "solved"
-    ]
+    best_runs = methods[name[best]]["runs"]
+    solved = [r["seed"] for r in best_runs if r["outcome"] == "solved"]
     picks = {"best": (best, (solved or seeds)[0], None)}
     failed = [
         (role, r["seed"], r["outcome"])
@@ -192,7 +189,6 @@ def run(quick: bool) -> dict:
         | _field(models[role, seed])
         for key, (role, seed, outcome) in picks.items()
     }
-
     settings = {
         "quick": quick,
         "labels": name,
@@ -210,18 +206,12 @@ def run(quick: bool) -> dict:
         "minimum (k/4): k inputs with |p − target| < 0.05; diverged: failed solve/NaN",
         "versions": _common.versions(),
     }
-    return _common.jsonable(
-        {"settings": settings, "methods": methods, "fields": fields}
-    )
+    out = {"settings": settings, "methods": methods, "fields": fields}
+    return _common.jsonable(out)
 
 
-COLORS = {
-    "gd": "tab:blue",
-    "ngd": "tab:green",
-    "nesterov": "tab:red",
-    "empirical": "tab:orange",
-}
-FLOOR = 1e-16
+COLORS = {"gd": "tab:blue", "ngd": "tab:green", "nesterov": "tab:red"}
+COLORS["empirical"], FLOOR = "tab:orange", 1e-16
 
 
 def _curves(ax, data):
@@ -239,11 +229,10 @@ def _curves(ax, data):
     ax.text(0.5, threshold * 2, "solved", fontsize=7, color="0.3")
     ax.axhline(saddle, color="0.3", lw=0.7, ls="--")
     ax.text(0.5, saddle * 1.3, "saddle: constant p = ½", fontsize=7, color="0.3")
-    ax.set_ylim(FLOOR / 2, 1e5)
     title = f"(a) excess loss, median and range over {len(s['seeds'])} seeds"
     ylabel = f"L − L*  (L* = H(0.1) = {s['loss_star']:.4f})"
-    legend = {"loc": "upper right"}
-    _common.finish(ax, legend, xlabel="iteration", ylabel=ylabel, title=title)
+    kw = {"xlabel": "iteration", "ylabel": ylabel, "title": title}
+    _common.finish(ax, {"loc": "upper right"}, ylim=(FLOOR / 2, 1e5), **kw)
 
 
 def _outcomes(ax, data):
@@ -254,25 +243,20 @@ def _outcomes(ax, data):
     for j, (role, label) in enumerate(s["labels"].items()):
         rng = np.random.default_rng(j)
         for r in data["methods"][label]["runs"]:
-            x = j + rng.uniform(-0.25, 0.25)
+            x, color = j + rng.uniform(-0.25, 0.25), COLORS[role]
             if r["outcome"] == "solved":
-                y = r["iterations_to_solved"]
-                ax.plot(x, y, "o", color=COLORS[role], ms=5, alpha=0.8)
+                ax.plot(x, r["iterations_to_solved"], "o", color=color, ms=5, alpha=0.8)
                 continue
             marker, key, up = kinds[r["outcome"].split(" (")[0]]
             name = None if key in seen else key
-            ax.plot(
-                x, steps * up, marker, color=COLORS[role], ms=7, mec="k", label=name
-            )
+            ax.plot(x, steps * up, marker, color=color, ms=7, mec="k", label=name)
             seen.add(key)
     ax.axhline(steps, color="0.3", lw=0.7, ls=":")
     end = f"{steps} iterations (end of run)"
     ax.text(-0.45, steps * 0.9, end, fontsize=7, va="top")
-    ax.set_yscale("log")
-    ax.set_ylim(1, steps * 2.2)
+    ax.set(yscale="log", ylim=(1, steps * 2.2), ylabel="iterations to L − L* ≤ 1e-8")
     ticks = [lab.replace(" (", "\n(") for lab in s["labels"].values()]
     ax.set_xticks(range(len(ticks)), ticks, fontsize=8)
-    ax.set(ylabel="iterations to L − L* ≤ 1e-8")
     ax.set_title("(b) per seed: iterations to solve; above the line: failures")
     ax.grid(True, axis="y", which="major", alpha=0.3)
     if seen:
@@ -313,12 +297,11 @@ def plot(data: dict, path) -> None:
         ax_d.text(0.5, 0.5, "no run stuck at a saddle or local minimum", ha="center")
         ax_d.set_axis_off()
     fig.colorbar(im, ax=[ax_c, ax_d], shrink=0.8, label="p(y = 1 | x)")
-    fig.suptitle(
+    title = (
         f"Seed {SEED} {SECTION}\n{TITLE}\n"
         f"XOR inputs {{0,1}}², {s['noise']:.0%} label noise (exact expected cross-entropy), "
         f"{s['steps']} iterations, {len(s['seeds'])} init seeds\n"
         f"Fisher and empirical Fisher with {s['gram']}; NGD family: best of ng.LogGrid() "
-        "(31 steps in [2⁻³⁰, 1]); GD: best of 31 steps in [1e-4, 100]",
-        fontsize=10,
+        "(31 steps in [2⁻³⁰, 1]); GD: best of 31 steps in [1e-4, 100]"
     )
-    _common.save(fig, path)
+    _common.save(fig, path, title)
