@@ -208,9 +208,9 @@ def run_methods(model, K, steps: int, saves: int, step: float, name: dict) -> di
     return out
 
 
-def settings(quick: bool, name: dict, step: float, size: dict, **extra) -> dict:
-    """The settings the toy figures share, with `extra` after `quick` and `labels`."""
-    out = {"quick": quick, "labels": name, **extra, "c_target": C_TARGET}
+def settings(quick: bool, name: dict, step: float, size: dict) -> dict:
+    """The settings the toy figures share."""
+    out = {"quick": quick, "labels": name, "c_target": C_TARGET}
     out |= {"c_start": C_START, "step": step, "steps": size["steps"]}
     out |= {"flow_saves": size["saves"], "flow_solver": FLOW_SOLVER}
     return out | {"versions": _common.versions()}

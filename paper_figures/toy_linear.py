@@ -123,19 +123,13 @@ def run(quick: bool) -> dict:
             theta = _toy.discrete(direct, method, size["steps"])["theta"]
             d = tp.max_deviation(theta, methods[labels()[role]]["theta"])
             checks[f"{role}_with_LeastSquares_L2_vs_K_identity"] = d
-    settings = {
-        "quick": quick,
-        "labels": labels(),
+    settings = tp.settings(quick, labels(), STEP, size) | {
         "basis": "Phi(x) = [1, sqrt(2) sin(2 pi x)], orthonormal in L2(0, 1)",
         "model": "ng.LinearModel(basis, B, theta0): v = thetaᵀ B Phi, c = Bᵀ theta",
         "loss": "1/2 ||u - v||²_L2 = 1/2 |c - c*|², as ng.WeightedLeastSquares(u, "
         "points, point_K(I)) (equal to ng.LeastSquares on span Phi)",
         "metric": "L2, G = B Bᵀ, as ng.Weighted(point_K(I), points)",
         "B_cases": {case: np.asarray(B) for case, B in CASES.items()},
-        **{"c_target": tp.C_TARGET, "c_start": tp.C_START, "step": STEP},
-        "steps": size["steps"],
-        **{"flow_saves": size["saves"], "flow_solver": tp.FLOW_SOLVER},
-        "versions": _common.versions(),
     }
     return _common.jsonable({"settings": settings, "methods": methods, "cases": cases})
 

@@ -77,20 +77,15 @@ def run(quick: bool) -> dict:
             "flow, L2), I (NG flow, K)",
         },
     }
-    settings = tp.settings(
-        quick,
-        name,
-        STEP,
-        size,
-        model="ng.LinearModel(basis, B, theta0): v = thetaᵀ B Phi, c = Bᵀ theta",
-        loss="ng.WeightedLeastSquares(u, points, point_K(K)) = 1/2 (c - c*)ᵀ K (c - c*)",
-        metrics={
+    settings = tp.settings(quick, name, STEP, size) | {
+        "model": "ng.LinearModel(basis, B, theta0): v = thetaᵀ B Phi, c = Bᵀ theta",
+        "loss": "ng.WeightedLeastSquares(u, points, point_K(K)) = 1/2 (c - c*)ᵀ K (c - c*)",
+        "metrics": {
             "L2": "ng.Weighted(point_K(I), points): G = B Bᵀ (= ng.L2 on span Phi)",
             "K": "ng.Weighted(point_K(K), points): G = B K Bᵀ, the loss Hessian in theta",
         },
-        B=B,
-        K=Kc,
-    )
+        **{"B": B, "K": Kc},
+    }
     out = {"settings": settings, "methods": methods, "geometry": geometry}
     return _common.jsonable({**out, "checks": checks})
 

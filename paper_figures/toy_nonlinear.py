@@ -125,15 +125,11 @@ def run(quick: bool) -> dict:
         "L2": "ng.Weighted(point_K(I), points): G = JᵀJ (= ng.L2 on span Phi)",
         "K": "ng.Weighted(point_K(K), points): G = JᵀKJ (Gauss-Newton)",
     }
-    settings = tp.settings(
-        quick,
-        name,
-        STEP,
-        size,
-        model="ng.QuadraticModel(basis, B, Q, theta0): c(θ) = Bᵀθ + ½ θᵀQθ",
-        loss="ng.WeightedLeastSquares(u, points, point_K(K)) = 1/2 (c - c*)ᵀ K (c - c*)",
+    settings = tp.settings(quick, name, STEP, size) | {
+        "model": "ng.QuadraticModel(basis, B, Q, theta0): c(θ) = Bᵀθ + ½ θᵀQθ",
+        "loss": "ng.WeightedLeastSquares(u, points, point_K(K)) = 1/2 (c - c*)ᵀ K (c - c*)",
         **{"metrics": metrics, "B": B, "Q": Q, "K": Kc},
-    )
+    }
     out = {"settings": settings, "methods": methods, "geometry": geometry}
     return _common.jsonable({**out, "checks": checks})
 
