@@ -226,8 +226,7 @@ def _curves(ax, data, key, ylabel, title):
         text = f"{label}: {summary[final]:.1e}"
         line = {"lw": style.get("lw", 1.3), "ls": style["ls"]}
         _common.draw_band(ax, k, summary[key], style["color"], text, **line)
-    ax.set_xscale("log")
-    ax.set_ylim(top=2.0)
+    ax.set(xscale="log", ylim=(None, 2.0))
     ax.axhline(s["threshold"], color="0.3", lw=0.6, ls=":")
     legend = {"loc": "lower left", "title": "final (median)", "title_fontsize": 7}
     title = f"{title} (median, band: {len(s['seeds'])} seeds)"
@@ -312,9 +311,8 @@ def _prediction(ax, data):
     err.set_ylim(-4 * bound, bound)
     err.set_ylabel("prediction − truth", color="tab:purple")
     err.tick_params(axis="y", colors="tab:purple")
-    ax.set_ylim(0.15, 1.75)
     title = "The series and the prediction of the best method (lowest median test loss)"
-    ax.set(xlabel="t + 6", ylabel="x", title=title)
+    ax.set(xlabel="t + 6", ylabel="x", title=title, ylim=(0.15, 1.75))
     ax.legend(fontsize=7, loc="upper left")
 
 

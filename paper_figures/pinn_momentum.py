@@ -33,10 +33,8 @@ FAIL_ERROR = 1e-2  # a run whose final relative error is above this (or NaN) fai
 PLATEAU_ERROR = 1e-2  # "plateau exit": the first iteration with an error below this
 PANELS, NODES = 50, 8  # composite Gauss-Legendre quadrature of the error
 PLOT_POINTS = 401
-SIZES = {
-    "quick": {"steps": 150, "seeds": (1, 3)},
-    "full": {"steps": 300, "seeds": tuple(range(20))},
-}
+SIZES = {"quick": {"steps": 150, "seeds": (1, 3)}}
+SIZES["full"] = {"steps": 300, "seeds": tuple(range(20))}
 COLORS = {"ngd": "k", "lm": "C0", "fd": "C2", "lg": "C1", "nesterov": "C3"}
 
 
@@ -113,6 +111,7 @@ def _summary(runs: list, steps: int, ensemble: bool) -> dict:
     exits = [r["plateau_exit"] for r in ok if r["plateau_exit"] is not None]
     run_s = [max(r["wall_time"] - r["compile_time"], 0.0) for r in runs]
     run_s = run_s[0] / len(runs) if ensemble else float(np.median(run_s))
+    converged = float(np.median([r["final_error"] for r in ok])) if ok else None
     return {
         "failures": int(sum(r["failed"] for r in runs)),
         "runs": len(runs),
@@ -120,9 +119,7 @@ def _summary(runs: list, steps: int, ensemble: bool) -> dict:
         "final_error_median": float(np.nanmedian(final)),
         "final_error_min": float(np.nanmin(final)),
         "final_error_max": float(np.max(final)) if np.all(np.isfinite(final)) else None,
-        "final_error_median_converged": (
-            float(np.median([r["final_error"] for r in ok])) if ok else None
-        ),
+        "final_error_median_converged": converged,
         "plateau_exit_median": float(np.median(exits)) if exits else None,
         "plateau_exit_per_seed": [r["plateau_exit"] for r in runs],
         "ms_per_iter": 1e3 * run_s / steps,

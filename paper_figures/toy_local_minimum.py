@@ -37,16 +37,10 @@ SWEEP = {
     },
 }
 
-LABELS = {
-    "gd": "GD",
-    "hb": "heavy-ball, parameter space",
-    "ngd": "NGD",
-    "pm": "heavy-ball on NGD steps",
-    "lm": "natural heavy-ball LM",
-    "fd": "natural heavy-ball FD",
-    "lg": "natural heavy-ball LG",
-    "nesterov": "natural Nesterov",
-}
+LABELS = {"gd": "GD", "hb": "heavy-ball, parameter space", "ngd": "NGD"}
+LABELS |= {"pm": "heavy-ball on NGD steps"}
+LABELS |= {r: f"natural heavy-ball {r.upper()}" for r in ("lm", "fd", "lg")}
+LABELS["nesterov"] = "natural Nesterov"
 FLOW_LABELS = {"nhbf": "natural heavy-ball flow", "hbf": "heavy-ball flow (Euclidean)"}
 # --quick keeps the methods the slides name and no flow (each is one XLA compilation).
 QUICK_ROLES = ("gd", "ngd", "lm", "fd", "lg", "nesterov")

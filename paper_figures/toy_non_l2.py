@@ -35,14 +35,8 @@ STEP_GD, STEP_L2, STEP_GN, BETA, STEPS, FLOW_SAVES = 0.005, 0.01, 0.5, 0.5, 100,
 FLOW_TIME = STEPS * STEP_L2
 LANDSCAPE = {"x0": (-0.15, 1.35), "x1": (-0.3, 1.15), "num": 76}
 
-LABELS = {
-    "gd": "GD",
-    "ngd_l2": "NGD, L² metric",
-    "ngd_gn": "NGD, Gauss–Newton metric",
-    "lm": "natural heavy-ball LM (L²)",
-    "fd": "natural heavy-ball FD (L²)",
-    "lg": "natural heavy-ball LG (L²)",
-}
+LABELS = {"gd": "GD", "ngd_l2": "NGD, L² metric", "ngd_gn": "NGD, Gauss–Newton metric"}
+LABELS |= {r: f"natural heavy-ball {r.upper()} (L²)" for r in ("lm", "fd", "lg")}
 FLOW_LABELS = {"ngf_l2": "natural gradient flow, L² metric"}
 FLOW_COLOR = "tab:cyan"
 BETA_SWEEP = (0.3, 0.5, 0.7, 0.8)  # momentum variants, same α: final losses recorded

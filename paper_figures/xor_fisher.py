@@ -33,10 +33,8 @@ HIDDEN, DAMPING, BETA = 3, 1e-6, 0.5
 GRID = {"num": 31, "smallest": 0.5**30, "largest": 1.0}
 GD_GRID = {"num": 31, "smallest": 1e-4, "largest": 100.0}
 SOLVED = 1e-8  # L − L* at most this: solved
-SIZES = {
-    "quick": {"steps": 80, "seeds": tuple(range(6))},
-    "full": {"steps": 150, "seeds": tuple(range(20))},
-}
+SIZES = {"quick": {"steps": 80, "seeds": tuple(range(6))}}
+SIZES["full"] = {"steps": 150, "seeds": tuple(range(20))}
 ROLES = ("gd", "ngd", "nesterov", "empirical")
 
 
