@@ -26,13 +26,10 @@ DEFAULT_OUT = pathlib.Path(__file__).resolve().parent / "out"
 
 
 def _parse(argv):
-    parser = argparse.ArgumentParser(
-        prog="python -m paper_figures",
-        description="Reproduce the seed papers' figures.",
-    )
-    parser.add_argument(
-        "names", nargs="*", metavar="NAME", help="figures to make (default: all)"
-    )
+    text = "Reproduce the seed papers' figures."
+    parser = argparse.ArgumentParser(prog="python -m paper_figures", description=text)
+    text = "figures to make (default: all)"
+    parser.add_argument("names", nargs="*", metavar="NAME", help=text)
     parser.add_argument("--list", action="store_true", help="list the figures and exit")
     parser.add_argument("--quick", action="store_true", help="small, fast settings")
     text = "also copy each figure into paper_figures/gallery/ (full runs only)"
@@ -60,10 +57,8 @@ def _make(name: str, quick: bool, out: pathlib.Path, say, gallery: bool = False)
     start = time.perf_counter()
     # One bar counts the figure's solves (on a terminal). Warnings (e.g. from a run the
     # figure shows diverging) are collected and printed one line each, attributed.
-    with (
-        ng.progress_group(name, leave=False),
-        warnings.catch_warnings(record=True) as seen,
-    ):
+    progress = ng.progress_group(name, leave=False)
+    with progress, warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always")
         data = module.run(quick)
     for warning in seen:

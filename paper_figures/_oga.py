@@ -30,13 +30,13 @@ def greedy_summary(solution, k: int) -> dict:
     proj = stats["greedy_projection"]  # (steps, k): ‖Π_{H_j} ∇_u L‖², j = 1..k
     left = 1.0 - proj / (2.0 * np.asarray(solution.losses)[:-1, None])
     last = int(solution.num_steps) - 1
+    end = left[last]
     return {
         "k": k,
         "rank": stats["rank"],
         "residual_fraction": left[:, -1],
         "first_step": {"projection": proj[0], "residual_fraction": left[0]},
-        "last_step": {"step": last, "projection": proj[last]}
-        | {"residual_fraction": left[last]},
+        "last_step": {"step": last, "projection": proj[last], "residual_fraction": end},
         "note": "residual_fraction = ‖r_j‖²/‖∇_u L‖² = 1 − greedy_projection / (2 loss) "
         "after greedy step j; the per-step series is after all k steps",
     }
@@ -105,18 +105,12 @@ def run_least_squares(quick, *, hidden, k, sizes) -> dict:
 
     grid = ng.LogGrid(**GRID)
     name = {"gd": "GD", "ngd": "NGD (min-norm)", "oga": f"NGD-OGA (k={k})"}
-    table = {
-        name["gd"]: (ng.GradientDescent(grid), f"ng.GradientDescent({GRID_TEXT})"),
-        name["ngd"]: (
-            ng.NaturalGradient(ng.Pinv(), grid),
-            f"ng.NaturalGradient(ng.Pinv(), {GRID_TEXT}): L2 metric, minimum norm",
-        ),
-        name["oga"]: (
-            ng.NaturalGradient(ng.Greedy(k), grid),
-            f"ng.NaturalGradient(ng.Greedy({k}), {GRID_TEXT}): L2 metric, {k} greedily "
-            "chosen tangent vectors (OGA, seed 000 §1.1)",
-        ),
-    }
+    table = {name["gd"]: (ng.GradientDescent(grid), f"ng.GradientDescent({GRID_TEXT})")}
+    text = f"ng.NaturalGradient(ng.Pinv(), {GRID_TEXT}): L2 metric, minimum norm"
+    table[name["ngd"]] = (ng.NaturalGradient(ng.Pinv(), grid), text)
+    text = f"ng.NaturalGradient(ng.Greedy({k}), {GRID_TEXT}): L2 metric, {k} greedily "
+    text += "chosen tangent vectors (OGA, seed 000 §1.1)"
+    table[name["oga"]] = (ng.NaturalGradient(ng.Greedy(k), grid), text)
     results = solve_all(problem, table, size["steps"], monitors, k, features, not quick)
     settings = {
         "quick": quick,
