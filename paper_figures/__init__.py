@@ -1,22 +1,16 @@
-"""Reproductions of the figures of the seed papers: `python -m paper_figures --help`.
+"""Reproductions of the seed papers' figures: `python -m paper_figures --help`.
 
-Each figure is a module `paper_figures/<name>.py` defining
-
-- `NAME`, `SEED` (e.g. `"000"`), `SECTION` (e.g. `"§2.1, Figure 1"`), `TITLE`;
-- `run(quick: bool) -> dict`: the plotted data and every setting used, JSON-serialisable;
-- `plot(data: dict, path: pathlib.Path) -> None`: writes the PNG from that data.
-
-By convention `data["methods"][label]` holds one record per method with `final_loss`
-and `wall_time` (see `_common.record`); `python -m paper_figures` prints them.
-
-To add a figure, drop in its module and list its name in `FIGURES`.
+Each figure is a module `paper_figures/<name>.py`, listed in `FIGURES`, defining `NAME`,
+`SEED`, `SECTION`, `TITLE`, `run(quick) -> dict` (the plotted data and every setting,
+JSON-serialisable; `data["methods"][label]` holds `final_loss` and `wall_time`) and
+`plot(data, path)` (writes the PNG from that data).
 """
 
 import os
 
 
-# One OpenBLAS thread (must be set before numpy loads OpenBLAS): on a busy 2-core CPU,
-# threaded LAPACK made each SVD of the minimum-norm natural gradient 10-100x slower.
+# One OpenBLAS thread (set before numpy loads it): threaded LAPACK made the minimum-norm
+# natural gradient's SVDs 10-100x slower on a busy 2-core CPU.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import importlib  # noqa: E402

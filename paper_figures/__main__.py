@@ -1,12 +1,8 @@
-"""`python -m paper_figures [NAME ...] [--list] [--quick] [--gallery] [--out DIR]`.
-
-Writes `OUT/NAME.json` (the plotted data and every setting) and `OUT/NAME.png` for each
-selected figure (default: all), and with `--gallery` a downscaled copy in
-`paper_figures/gallery/NAME.png` with its final losses in `NAME.json`, and the README's
-gallery block regenerated from them (full runs only). On a terminal,
-one bar counts the figures, one the current figure's solves, and one the current solve's
-steps. A figure that raises is reported with its traceback and the others still run;
-the exit status is 1 if any figure failed.
+"""`python -m paper_figures [NAME ...] [--list] [--quick] [--gallery] [--out DIR]`: writes
+`OUT/NAME.json` (the plotted data and every setting) and `OUT/NAME.png` per figure
+(default: all); `--gallery` also updates `paper_figures/gallery/` and the README block
+(full runs only). A figure that raises is reported and the others still run; the exit
+status is 1 if any failed.
 """
 
 import argparse
@@ -30,35 +26,23 @@ DEFAULT_OUT = pathlib.Path(__file__).resolve().parent / "out"
 
 
 def _parse(argv):
-    parser = argparse.ArgumentParser(
-        prog="python -m paper_figures",
-        description="Reproduce the seed papers' figures.",
-    )
-    parser.add_argument(
-        "names", nargs="*", metavar="NAME", help="figures to make (default: all)"
-    )
+    text = "Reproduce the seed papers' figures."
+    parser = argparse.ArgumentParser(prog="python -m paper_figures", description=text)
+    text = "figures to make (default: all)"
+    parser.add_argument("names", nargs="*", metavar="NAME", help=text)
     parser.add_argument("--list", action="store_true", help="list the figures and exit")
     parser.add_argument("--quick", action="store_true", help="small, fast settings")
-    parser.add_argument(
-        "--gallery",
-        action="store_true",
-        help="also copy each figure made into paper_figures/gallery/ (the README's images; "
-        "full runs only)",
-    )
-    parser.add_argument(
-        "--out",
-        type=pathlib.Path,
-        default=DEFAULT_OUT,
-        help=f"output directory (default {DEFAULT_OUT})",
-    )
+    text = "also copy each figure into paper_figures/gallery/ (full runs only)"
+    parser.add_argument("--gallery", action="store_true", help=text)
+    text = f"output directory (default {DEFAULT_OUT})"
+    parser.add_argument("--out", type=pathlib.Path, default=DEFAULT_OUT, help=text)
     args = parser.parse_args(argv)
     if args.gallery and args.quick:
         parser.error("--gallery takes full runs only; drop --quick")
     unknown = [name for name in args.names if name not in FIGURES]
     if unknown:
-        parser.error(
-            f"unknown figure(s) {', '.join(unknown)}; valid names: {', '.join(FIGURES)}"
-        )
+        valid = ", ".join(FIGURES)
+        parser.error(f"unknown figure(s) {', '.join(unknown)}; valid names: {valid}")
     return args
 
 
@@ -66,37 +50,26 @@ def _fmt(value) -> str:
     return "NaN" if value is None else f"{value:.3e}"
 
 
-def _make(
-    name: str, quick: bool, out: pathlib.Path, say, gallery: bool = False
-) -> None:
+def _make(name: str, quick: bool, out: pathlib.Path, say, gallery: bool = False):
     module = load(name)
-    say(
-        f"{name}: seed {module.SEED} {module.SECTION} ({'quick' if quick else 'full'}) ..."
-    )
+    mode = "quick" if quick else "full"
+    say(f"{name}: seed {module.SEED} {module.SECTION} ({mode}) ...")
     start = time.perf_counter()
     # One bar counts the figure's solves (on a terminal). Warnings (e.g. from a run the
     # figure shows diverging) are collected and printed one line each, attributed.
-    with (
-        ng.progress_group(name, leave=False),
-        warnings.catch_warnings(record=True) as seen,
-    ):
+    progress = ng.progress_group(name, leave=False)
+    with progress, warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always")
         data = module.run(quick)
     for warning in seen:
         say(f"  warning: {str(warning.message).split('. ')[0]}")  # its first sentence
     run_time = time.perf_counter() - start
-    meta = {
-        "name": module.NAME,
-        "seed": module.SEED,
-        "section": module.SECTION,
-        "title": module.TITLE,
-        "quick": quick,
-        "run_wall_time_s": run_time,
-        "machine": {
-            "cpu_count": os.cpu_count(),
-            "platform": platform.platform(),
-            "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS"),
-        },
+    meta = {"name": module.NAME, "seed": module.SEED, "section": module.SECTION}
+    meta |= {"title": module.TITLE, "quick": quick, "run_wall_time_s": run_time}
+    meta["machine"] = {
+        "cpu_count": os.cpu_count(),
+        "platform": platform.platform(),
+        "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS"),
     }
     data = {"figure": meta, **data}
     json_path, png_path = out / f"{name}.json", out / f"{name}.png"
@@ -106,13 +79,11 @@ def _make(
     if gallery:
         say(f"  gallery: {_gallery.update(name, out)}")
     for label, result in data.get("methods", {}).items():  # the figures' convention
-        say(
-            f"  {label:16s} final loss {_fmt(result.get('final_loss'))}  "
-            f"wall time {result.get('wall_time', float('nan')):.1f} s"
-        )
-    say(
-        f"{name}: done in {time.perf_counter() - start:.1f} s -> {json_path}, {png_path}"
-    )
+        wall = result.get("wall_time", float("nan"))
+        loss = _fmt(result.get("final_loss"))
+        say(f"  {label:16s} final loss {loss}  wall time {wall:.1f} s")
+    done = time.perf_counter() - start
+    say(f"{name}: done in {done:.1f} s -> {json_path}, {png_path}")
 
 
 def main(argv=None) -> int:
@@ -146,14 +117,11 @@ def main(argv=None) -> int:
     if args.gallery:
         _gallery.write_readme(FIGURES)
     made = len(names) - len(failed)
-    say(
-        f"{made} of {len(names)} figure(s) written to {args.out} in {time.perf_counter() - start:.0f} s"
-    )
+    took = time.perf_counter() - start
+    say(f"{made} of {len(names)} figure(s) written to {args.out} in {took:.0f} s")
     if failed:
-        say(
-            f"{len(failed)} of {len(names)} figure(s) failed: {', '.join(failed)}",
-            sys.stderr,
-        )
+        text = f"{len(failed)} of {len(names)} figure(s) failed: {', '.join(failed)}"
+        say(text, sys.stderr)
         return 1
     return 0
 

@@ -1,8 +1,8 @@
 """Helpers shared by the figure modules: solves and sweeps, JSON records, bands, plotting."""
 
-import contextlib
 import math
 import pathlib
+import warnings
 
 import jax
 import numpy as np
@@ -44,9 +44,6 @@ def versions() -> dict:
         "jax": jax.__version__,
         "equinox": eqx.__version__,
     }
-
-
-# -- solves ------------------------------------------------------------------------------
 
 
 def record(sol) -> dict:
@@ -91,27 +88,15 @@ def first_below(values, threshold):
 def band(curves, low=0.0, high=100.0) -> dict:
     """Median and the `low`/`high` percentiles over runs of equally long curves (NaN-aware)."""
     c = np.asarray([series(jsonable(v)) for v in curves], dtype=float)
-    with np.errstate(all="ignore"), _quiet():
+    quiet = warnings.catch_warnings(action="ignore", category=RuntimeWarning)
+    with np.errstate(all="ignore"), quiet:
         lo, med, hi = np.nanpercentile(c, [low, 50.0, high], axis=0)
     return {"median": med, "min": lo, "max": hi}
 
 
-@contextlib.contextmanager
-def _quiet():
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        yield
-
-
-# -- plotting ----------------------------------------------------------------------------
-
-
 def figure(nrows: int = 1, ncols: int = 1, width: float = 5.0, height: float = 4.0):
     """A new figure (Agg canvas, no pyplot state) and its (nrows, ncols) axes array."""
-    fig = Figure(figsize=(width * ncols, height * nrows), layout="constrained")
-    FigureCanvasAgg(fig)
+    fig = canvas(width * ncols, height * nrows)
     return fig, fig.subplots(nrows, ncols, squeeze=False)
 
 
@@ -140,5 +125,8 @@ def finish(ax, legend: dict | None = None, **settings):
         ax.legend(**{"fontsize": 7, **legend})
 
 
-def save(fig: Figure, path: pathlib.Path) -> None:
+def save(fig: Figure, path: pathlib.Path, title: str | None = None, size=10) -> None:
+    """`fig.suptitle(title, fontsize=size)` if a title is given, and the PNG."""
+    if title is not None:
+        fig.suptitle(title, fontsize=size)
     fig.savefig(path, dpi=150)

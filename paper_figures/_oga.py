@@ -24,22 +24,19 @@ def target(x):
 
 
 def greedy_summary(solution, k: int) -> dict:
-    """Per step the rank and the fraction of ‖∇_u L‖² = 2L left after the k greedy steps,
-    and the whole greedy curve at the first and the last step."""
+    """Per step the rank and the fraction of ‖∇_u L‖² = 2L the k greedy steps leave; the
+    greedy curve at the first and the last step."""
     stats = {key: np.asarray(value) for key, value in solution.stats.items()}
     proj = stats["greedy_projection"]  # (steps, k): ‖Π_{H_j} ∇_u L‖², j = 1..k
     left = 1.0 - proj / (2.0 * np.asarray(solution.losses)[:-1, None])
     last = int(solution.num_steps) - 1
+    end = left[last]
     return {
         "k": k,
         "rank": stats["rank"],
         "residual_fraction": left[:, -1],
         "first_step": {"projection": proj[0], "residual_fraction": left[0]},
-        "last_step": {
-            "step": last,
-            "projection": proj[last],
-            "residual_fraction": left[last],
-        },
+        "last_step": {"step": last, "projection": proj[last], "residual_fraction": end},
         "note": "residual_fraction = ‖r_j‖²/‖∇_u L‖² = 1 − greedy_projection / (2 loss) "
         "after greedy step j; the per-step series is after all k steps",
     }
@@ -71,27 +68,21 @@ def tangent_capture(features, model, k: int) -> dict:
 
 
 def solve_all(problem, table, steps, monitors, k, features, check=True) -> dict:
-    """Runs every `label -> (method, description)`; the one using `ng.Greedy` gets the
-    greedy summary and, if `check`, the tangent-space check at its first and last iterate."""
+    """Runs every `label -> (method, description)`; a greedy one gets the greedy summary
+    and, if `check`, the tangent-space check at its first and last iterate."""
     results = {}
     for label, (method, description) in table.items():
         sol = _common.solve(problem, method, steps, monitors=monitors)
         rec = {"method": description, **_common.record(sol)}
         if isinstance(getattr(method, "gram", None), ng.Greedy):
             rec["greedy"] = greedy_summary(sol, k)
-            rec["stats"] = {
-                key: v
-                for key, v in rec["stats"].items()
-                if not key.startswith("greedy")
-            }
-            rec["tangent_check"] = (
-                {
-                    "first_iterate": tangent_capture(features, problem.model, k),
-                    "last_iterate": tangent_capture(features, sol.model, k),
-                }
-                if check
-                else "skipped (--quick)"
-            )
+            stats = rec["stats"].items()
+            rec["stats"] = {key: v for key, v in stats if not key.startswith("greedy")}
+            rec["tangent_check"] = "skipped (--quick)"
+            if check:
+                first = tangent_capture(features, problem.model, k)
+                last = tangent_capture(features, sol.model, k)
+                rec["tangent_check"] = {"first_iterate": first, "last_iterate": last}
         results[label] = rec
     return results
 
@@ -101,9 +92,8 @@ def run_least_squares(quick, *, hidden, k, sizes) -> dict:
     size = sizes["quick" if quick else "full"]
     points = jax.random.uniform(jax.random.key(POINTS_KEY), (size["points"], 2))
     width, depth = hidden[0], len(hidden)
-    model = eqx.nn.MLP(
-        2, "scalar", width, depth, activation=jnp.tanh, key=jax.random.key(MODEL_KEY)
-    )
+    key = jax.random.key(MODEL_KEY)
+    model = eqx.nn.MLP(2, "scalar", width, depth, activation=jnp.tanh, key=key)
     problem = ng.Problem(model, ng.LeastSquares(target, points), ng.L2(points))
     axis = jnp.linspace(0.0, 1.0, EVAL_SIDE)
     eval_points = jnp.stack(jnp.meshgrid(axis, axis), axis=-1).reshape(-1, 2)
@@ -115,34 +105,22 @@ def run_least_squares(quick, *, hidden, k, sizes) -> dict:
 
     grid = ng.LogGrid(**GRID)
     name = {"gd": "GD", "ngd": "NGD (min-norm)", "oga": f"NGD-OGA (k={k})"}
-    table = {
-        name["gd"]: (ng.GradientDescent(grid), f"ng.GradientDescent({GRID_TEXT})"),
-        name["ngd"]: (
-            ng.NaturalGradient(ng.Pinv(), grid),
-            f"ng.NaturalGradient(ng.Pinv(), {GRID_TEXT}): L2 metric, minimum norm",
-        ),
-        name["oga"]: (
-            ng.NaturalGradient(ng.Greedy(k), grid),
-            f"ng.NaturalGradient(ng.Greedy({k}), {GRID_TEXT}): L2 metric, {k} greedily "
-            "chosen tangent vectors (OGA, seed 000 §1.1)",
-        ),
-    }
+    table = {name["gd"]: (ng.GradientDescent(grid), f"ng.GradientDescent({GRID_TEXT})")}
+    text = f"ng.NaturalGradient(ng.Pinv(), {GRID_TEXT}): L2 metric, minimum norm"
+    table[name["ngd"]] = (ng.NaturalGradient(ng.Pinv(), grid), text)
+    text = f"ng.NaturalGradient(ng.Greedy({k}), {GRID_TEXT}): L2 metric, {k} greedily "
+    text += "chosen tangent vectors (OGA, seed 000 §1.1)"
+    table[name["oga"]] = (ng.NaturalGradient(ng.Greedy(k), grid), text)
     results = solve_all(problem, table, size["steps"], monitors, k, features, not quick)
     settings = {
         "quick": quick,
         "target": "g = sin(pi x) sin(pi y) + sin(1.5 pi x) sin(1.5 pi y) on [0, 1]^2",
         "loss": "ng.LeastSquares: 1/2 mean_i (u(x_i) - g(x_i))^2 (Monte Carlo)",
         "metric": "ng.L2 on the same points and weights",
-        "points": size["points"],
-        "points_key": POINTS_KEY,
-        "steps": size["steps"],
-        "layers": [2, *hidden, 1],
-        "model_key": MODEL_KEY,
-        "num_parameters": ng.num_parameters(model),
-        "greedy_k": k,
-        "labels": {role: label for role, label in name.items()},
-        "step_grid": GRID,
-        "clip": None,
+        **{"points": size["points"], "points_key": POINTS_KEY, "steps": size["steps"]},
+        **{"layers": [2, *hidden, 1], "model_key": MODEL_KEY},
+        **{"num_parameters": ng.num_parameters(model), "greedy_k": k, "labels": name},
+        **{"step_grid": GRID, "clip": None},
         "error_eval": f"relative L2 error on a {EVAL_SIDE}x{EVAL_SIDE} grid of [0, 1]^2",
         "our_choices": "Seed 000 gives neither the number of points nor of iterations, "
         "and a grid of '30 logarithmic points in [0, 1]' (ours: [1e-6, 1]); the keys, "
@@ -150,6 +128,11 @@ def run_least_squares(quick, *, hidden, k, sizes) -> dict:
         "versions": _common.versions(),
     }
     return _common.jsonable({"settings": settings, "methods": results})
+
+
+def plot_least_squares(data: dict, path, title: str) -> None:
+    header = f"{title}\n{data['settings']['points']} Monte Carlo points, no clipping"
+    plot(data, path, "loss  ½‖u − g‖²  (Monte Carlo)", EVAL_SIDE, header)
 
 
 def plot(data: dict, path, loss_label: str, eval_side: int, header: str) -> None:
@@ -162,17 +145,12 @@ def plot(data: dict, path, loss_label: str, eval_side: int, header: str) -> None
         ax_error.semilogy(_common.series(result["monitors"]["error"]), label=name)
     legend = {"fontsize": 8}
     _common.finish(ax_loss, legend, xlabel="iteration", ylabel=loss_label)
-    _common.finish(
-        ax_error,
-        legend,
-        xlabel="iteration",
-        ylabel="relative L² error",
-        title=f"Relative L² error ({eval_side}×{eval_side} evaluation grid)",
-    )
+    title = f"Relative L² error ({eval_side}×{eval_side} evaluation grid)"
+    ylabel = "relative L² error"
+    _common.finish(ax_error, legend, xlabel="iteration", ylabel=ylabel, title=title)
     ax_loss.set_title("Training loss")
-    fig.suptitle(
+    title = (
         f"{header}\n{s['steps']} steps, best of {g['num']} log-spaced step sizes in "
-        f"[{g['smallest']:g}, {g['largest']:g}], greedy step k = {s['greedy_k']}",
-        fontsize=10,
+        f"[{g['smallest']:g}, {g['largest']:g}], greedy step k = {s['greedy_k']}"
     )
-    _common.save(fig, path)
+    _common.save(fig, path, title)

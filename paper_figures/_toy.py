@@ -1,15 +1,6 @@
-"""The setting of seed 003's toy examples, shared by their figures.
-
-Functions on $[0, 1]$ in the orthonormal basis $\\Phi(x) = [1, \\sqrt2\\sin 2\\pi x]$: a
-function $v = c^\\top\\Phi$ is the point $c\\in\\mathbb{R}^2$ of "function space", and
-$\\|v\\|_{L^2} = |c|$. Integrals are taken with the midpoint rule on `N_QUAD` points, which
-is exact for these trigonometric polynomials, so the $L^2$ Gram matrix of
-`ng.LinearModel(basis, B)` is exactly $BB^\\top$.
-
-The non-isotropic norm $\\|v\\|_K^2 = c^\\top K c$ of the slides acts on coefficients; on
-the quadrature points it is the $(N, N)$ matrix $W\\Phi K\\Phi^\\top W$ (`point_K`), so
-`ng.WeightedLeastSquares(u, points, point_K(K))` is $\\frac12\\|u - v\\|_K^2$ and
-`ng.Weighted(point_K(K), points)` the metric with the loss Hessian.
+"""The setting of seed 003's toy examples: functions v = cᵀΦ on [0, 1] in the orthonormal
+basis Φ = [1, √2 sin 2πx] are points c of "function space" (‖v‖_{L²} = |c|, midpoint
+quadrature exact); `point_K(K)` is the coefficient-space K on the quadrature points.
 """
 
 import diffrax as dfx
@@ -27,12 +18,10 @@ N_QUAD = 32
 
 
 def basis(x):
-    """$\\Phi(x) = [1, \\sqrt2\\sin 2\\pi x]$, orthonormal in $L^2(0, 1)$."""
     return jnp.stack([jnp.ones_like(x), jnp.sqrt(2.0) * jnp.sin(2 * jnp.pi * x)])
 
 
 def quadrature(n: int = N_QUAD):
-    """Midpoint points and weights on $[0, 1]$ (exact for $\\Phi_i\\Phi_j$ when n > 2)."""
     points = (jnp.arange(n) + 0.5) / n
     return points, jnp.full(n, 1.0 / n)
 
@@ -41,7 +30,6 @@ POINTS, WEIGHTS = quadrature()
 
 
 def basis_matrix(points=POINTS):
-    """$\\Phi(X)$, shape `(N, 2)`."""
     return basis(points).T
 
 
@@ -52,24 +40,20 @@ def point_K(K, points=POINTS, weights=WEIGHTS):
 
 
 def coefficients(model, points=POINTS, weights=WEIGHTS):
-    """The function-space point $c = \\int v\\,\\Phi$ of a model (shape `(2,)`)."""
+    """The function-space point c = ∫ vΦ of a model."""
     values = jax.vmap(model)(points)
     return basis_matrix(points).T @ (weights * values)
 
 
 def coefficient_monitors(points=POINTS, weights=WEIGHTS) -> dict:
-    """`ng.solve` monitors `c0`, `c1`: the iterates' function-space coordinates.
-
-    New functions per call: `ng.solve` compiles per monitor function, so use the shared
-    `MONITORS` unless the points differ."""
+    """Monitors `c0`, `c1` (new functions per call: use the shared `MONITORS`)."""
     return {
         f"c{i}": (lambda model, i=i: coefficients(model, points, weights)[i])
         for i in range(2)
     }
 
 
-MONITORS = coefficient_monitors()
-"""The coefficient monitors on the default quadrature, built once (one compilation)."""
+MONITORS = coefficient_monitors()  # built once: ng.solve compiles per monitor function
 
 
 def _path(sol) -> dict:
@@ -89,8 +73,7 @@ def discrete(problem, method, steps: int, description: str = "") -> dict:
 
 
 def flow(problem, flow_, t1, saves: int, description="", scale=1.0, tol=None) -> dict:
-    """A flow saved at `saves` equispaced times in [0, t1]; `iteration` = t / `scale` puts
-    it on the iteration axis of the discrete method it is the limit of; `tol`: (rtol,
+    """A flow saved at `saves` times in [0, t1]; `iteration` = t / `scale`; `tol`: (rtol,
     atol) of diffrax's PID controller (default ng.solve's)."""
     if tol is not None:
         controller = dfx.PIDController(rtol=tol[0], atol=tol[1])
@@ -103,8 +86,11 @@ def flow(problem, flow_, t1, saves: int, description="", scale=1.0, tol=None) ->
 
 
 def xy(values) -> np.ndarray:
-    """A JSON list of points (with `None` for NaN) back to a float array (n, 2)."""
     return _common.series(values).reshape(-1, 2)
+
+
+def role_of(settings, label) -> str:
+    return {v: k for k, v in settings["labels"].items()}[label]
 
 
 # Line styles per role of the momentum toy figures (toy_local_minimum, toy_non_l2).

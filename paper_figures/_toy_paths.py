@@ -1,10 +1,6 @@
-"""Trajectories of seed 003's linear and quadratic toy examples (`toy_linear`,
-`toy_nonisotropic`, `toy_nonlinear`): setting, closed forms, runs, checks and panels.
-
-A point of "function space" is the coefficient vector c of v = cᵀΦ (`_toy`); for
-v = (θᵀB + ½θᵀQθ)Φ it is c(θ) = Bᵀθ + ½θᵀQθ (`coefficient_map`). Every run records its
-parameters (`theta`) and its function-space point (`c`, computed by ngflow's monitors).
-"""
+"""Seed 003's linear and quadratic toy examples (`toy_linear`, `toy_nonisotropic`,
+`toy_nonlinear`): setting, closed forms, runs, checks and panels. A point c of function
+space is v = cᵀΦ (`_toy`); c(θ) = Bᵀθ + ½θᵀQθ."""
 
 import numpy as np
 import scipy.linalg
@@ -14,62 +10,35 @@ import ngflow as ng
 from . import _common, _toy
 
 
-# The mixing B of v = θᵀBΦ: its rows are the tangent vectors b₁ = (1, 0), b₂ = (0.7, 0.5).
-B_MIX = ((1.0, 0.0), (0.7, 0.5))
-# The target u = 0.5 + √2 sin 2πx and the starting function v₀ = −1 − √2 sin 2πx.
-C_TARGET = (0.5, 1.0)
-C_START = (-1.0, -1.0)
-# The non-isotropic K of ½‖u − v‖²_K = ½ (c − c*)ᵀK(c − c*) (toy_nonisotropic, nonlinear).
-K = ((1.0, 0.3), (0.3, 4.0))
-# Steps and saved flow times of the linear-model figures (toy_linear, toy_nonisotropic):
-# the same in both so that, run in one process, they share the compiled solves.
-LINEAR_SIZES = {
-    "quick": {"steps": 80, "saves": 161},
-    "full": {"steps": 150, "saves": 601},
-}
-# ng.solve's default tolerances leave the flows' loss far above round-off.
-FLOW_TOL = (1e-13, 1e-15)
-FLOW_SOLVER = (
-    f"diffrax Tsit5, PIDController(rtol={FLOW_TOL[0]:g}, atol={FLOW_TOL[1]:g})"
-)
+B_MIX = ((1.0, 0.0), (0.7, 0.5))  # rows: the tangent vectors b₁, b₂ of v = θᵀBΦ
+C_TARGET, C_START = (0.5, 1.0), (-1.0, -1.0)  # u = ½ + √2 sin 2πx, v₀ = −1 − √2 sin 2πx
+K = ((1.0, 0.3), (0.3, 4.0))  # the non-isotropic K of ½‖u − v‖²_K
+# The linear-model figures share steps and flow saves (and so compiled solves).
+LINEAR_SIZES = dict(quick=dict(steps=80, saves=161), full=dict(steps=150, saves=601))
+FLOW_TOL = (1e-13, 1e-15)  # ng.solve's defaults leave the flows' loss above round-off
+FLOW_SOLVER = "diffrax Tsit5, PIDController(rtol=%g, atol=%g)" % FLOW_TOL
 
 
-# -- the setting ----------------------------------------------------------------------
-
-
-def target_values(c):
-    """u = cᵀΦ on the quadrature points."""
+def _u(c):
     return _toy.basis_matrix() @ np.asarray(c, dtype=float)
 
 
-def l2_loss(c_target):
-    """½‖u − v‖²_{L²} (exact midpoint quadrature); on span Φ it is `k_loss(c*, I)`."""
-    return ng.LeastSquares(target_values(c_target), _toy.POINTS, _toy.WEIGHTS)
+def l2_loss(c_target):  # ½‖u − v‖²_{L²}
+    return ng.LeastSquares(_u(c_target), _toy.POINTS, _toy.WEIGHTS)
 
 
-def k_loss(c_target, K):
-    """½‖u − v‖²_K = ½ (c − c*)ᵀK(c − c*)."""
-    return ng.WeightedLeastSquares(
-        target_values(c_target), _toy.POINTS, _toy.point_K(K)
-    )
+def k_loss(c_target, K):  # ½‖u − v‖²_K = ½ (c − c*)ᵀK(c − c*)
+    return ng.WeightedLeastSquares(_u(c_target), _toy.POINTS, _toy.point_K(K))
 
 
 def l2_metric():
-    """The L² metric; on span Φ it is `k_metric(I)`."""
     return ng.L2(_toy.POINTS, _toy.WEIGHTS)
 
 
 def k_metric(K):
-    """The metric with the loss Hessian, G = JᵀKJ."""
+    """G = JᵀKJ; `k_metric(I)` is the L² metric on span Φ, of the type of `k_metric(K)`
+    (so both natural gradients share one compiled solve)."""
     return ng.Weighted(_toy.point_K(K), _toy.POINTS)
-
-
-def l2_metric_on_span():
-    """The L² metric as `ng.Weighted(point_K(I))`: on span Φ, where every tangent vector
-    of these models lies, it is ⟨v, w⟩_{L²} exactly (the quadrature is exact), and it
-    has the type of the loss-Hessian metric, so both natural gradients share one
-    compiled solve."""
-    return k_metric(np.eye(2))
 
 
 def coefficient_map(theta, B, Q=None):
@@ -95,9 +64,8 @@ def preimage(c, B, Q=None, guess=None, iters=50):
     c = np.asarray(c, dtype=float)
     theta = np.linalg.solve(np.asarray(B).T, c) if guess is None else np.array(guess)
     for _ in range(iters):
-        theta = theta - np.linalg.solve(
-            jacobian(theta, B, Q), coefficient_map(theta, B, Q) - c
-        )
+        step = coefficient_map(theta, B, Q) - c
+        theta = theta - np.linalg.solve(jacobian(theta, B, Q), step)
     if not np.allclose(coefficient_map(theta, B, Q), c, atol=1e-13):
         raise RuntimeError(f"no preimage of {c} found from {guess}")
     return theta
@@ -116,12 +84,8 @@ def linear_flow_path(A, c_start, c_target, ts):
     return np.stack([c_target + scipy.linalg.expm(-t * np.asarray(A)) @ e0 for t in ts])
 
 
-# -- geometric checks -----------------------------------------------------------------
-
-
 def off_line(points, start, end) -> dict:
-    """How far `points` (n, 2) are from the segment start → end, relative to its length:
-    the largest distance from the line and the range of the positions along it."""
+    """Largest distance of `points` from the line start → end, and their range along it."""
     points = np.asarray(points, dtype=float)
     start, end = np.asarray(start, float), np.asarray(end, float)
     d = end - start
@@ -140,16 +104,12 @@ def off_line(points, start, end) -> dict:
 
 def matrix_text(M) -> str:
     M = np.asarray(M, dtype=float)
-    return (
-        "[" + ", ".join("[" + ", ".join(f"{x:g}" for x in row) + "]" for row in M) + "]"
-    )
+    rows = ("[" + ", ".join(f"{x:g}" for x in row) + "]" for row in M)
+    return "[" + ", ".join(rows) + "]"
 
 
 def max_deviation(a, b) -> float:
     return float(np.max(np.abs(np.asarray(a, float) - np.asarray(b, float))))
-
-
-# -- panels ---------------------------------------------------------------------------
 
 
 def limits(*paths, pad=0.12):
@@ -163,9 +123,8 @@ def limits(*paths, pad=0.12):
 
 
 def loss_grid(loss_of_points, xlim, ylim, n: int = 61) -> dict:
-    """The loss on an n × n grid (for contours): `loss_of_points` maps (..., 2) → (...)."""
-    x = np.linspace(*xlim, n)
-    y = np.linspace(*ylim, n)
+    """The loss on an n × n grid: `loss_of_points` maps (..., 2) → (...)."""
+    x, y = np.linspace(*xlim, n), np.linspace(*ylim, n)
     xx, yy = np.meshgrid(x, y)
     return {"x": x, "y": y, "loss": loss_of_points(np.stack([xx, yy], axis=-1))}
 
@@ -195,29 +154,8 @@ def _style(role: str) -> dict:
     return dict(ls=ls, color=st["color"], marker=st["marker"], ms=st["ms"], mfc=mfc)
 
 
-def draw_contours(ax, grid: dict, levels: int = 14):
-    z = _common.series(grid["loss"])
-    top = z[z > 0].max()
-    lv = np.geomspace(max(z[z > 0].min(), 1e-4 * top), top, levels)
-    ax.contour(
-        grid["x"], grid["y"], z, levels=lv, colors="0.7", linewidths=0.6, zorder=0
-    )
-
-
-def draw_path(ax, role: str, label: str, record: dict, plane: str, last=None):
-    """A flow as a curve, a discrete run as markers (its first `last` + 1 iterates)."""
-    xy = _common.series(record[plane])[: None if last is None else last + 1]
-    ax.plot(*xy.T, **_style(role), mew=1.2, alpha=0.85, label=label, zorder=3)
-
-
-def draw_ends(ax, start, end, start_label, end_label):
-    ax.plot(*start, "ko", ms=7, zorder=5, label=start_label)
-    ax.plot(*end, "k*", ms=13, zorder=5, label=end_label)
-
-
 def draw_losses(ax, roles_labels, methods: dict, step: float, unit_last: int = 5):
-    """Loss against iteration k; a flow against t / s (the iteration of step s at time
-    t); a step-1 run only for its first `unit_last` + 1 iterates."""
+    """Loss per iteration (flows: t / s; step-1 runs: the first `unit_last` + 1)."""
     for role, label in roles_labels:
         record = methods[label]
         losses = _common.series(record["losses"])
@@ -231,42 +169,30 @@ def draw_losses(ax, roles_labels, methods: dict, step: float, unit_last: int = 5
     ax.grid(True, which="major", alpha=0.3)
 
 
-# -- the non-isotropic loss (toy_nonisotropic and toy_nonlinear) ----------------------
-
-
 def labels(newton: bool = True) -> dict:
-    out = {
-        "gf": "gradient flow",
-        "ngf": "NG flow (L²)",
-        "ngf_k": "NG flow (K)",
-        "gd": "GD",
-        "ngd": "NGD (L²)",
-        "ngd_k": "NGD (K: loss Hessian)",
-        "ngd_k_unit": "NGD (K), step 1",
-    }
+    out = dict(gf="gradient flow", ngf="NG flow (L²)", ngf_k="NG flow (K)", gd="GD")
+    out |= {"ngd": "NGD (L²)", "ngd_k": "NGD (K: loss Hessian)"}
+    out["ngd_k_unit"] = "NGD (K), step 1"
     if newton:
         out.update({"newton": "Newton", "newton_unit": "Newton, step 1"})
     return out
 
 
 def run_methods(model, K, steps: int, saves: int, step: float, name: dict) -> dict:
-    """GD, NGD with the L² and with the K metric (step s and 1), their flows, and Newton
-    (step s and 1) if `name` has it, on `model` with loss ½‖u − v‖²_K; `name` maps the
-    roles to the labels."""
+    """GD, NGD (L² and K metric), their flows and Newton, on ½‖u − v‖²_K; the roles in
+    `name` (role -> label)."""
     loss = k_loss(C_TARGET, K)
     on = {
-        "L2": ng.Problem(model, loss, l2_metric_on_span()),
-        "K": ng.Problem(model, loss, k_metric(K)),
+        m: ng.Problem(model, loss, k_metric(k))
+        for m, k in (("L2", np.eye(2)), ("K", K))
     }
     t1, pinv, ngf = steps * step, ng.Pinv(), ng.NaturalGradientFlow(gram=ng.Pinv())
     metric_text = {"L2": "L2 (point_K(I))", "K": "K (point_K(K))"}
     flows = (("gf", "K", ng.GradientFlow()), ("ngf", "L2", ngf), ("ngf_k", "K", ngf))
-    out = {
-        name[role]: _toy.flow(
-            on[m], f, t1, saves, f"{f!r}, metric {metric_text[m]}", tol=FLOW_TOL
-        )
-        for role, m, f in flows
-    }
+    out = {}
+    for role, m, f in flows:
+        text = f"{f!r}, metric {metric_text[m]}"
+        out[name[role]] = _toy.flow(on[m], f, t1, saves, text, tol=FLOW_TOL)
     runs = [
         ("gd", "K", ng.GradientDescent(ng.Constant(step))),
         ("ngd", "L2", ng.NaturalGradient(pinv, ng.Constant(step))),
@@ -282,10 +208,16 @@ def run_methods(model, K, steps: int, saves: int, step: float, name: dict) -> di
     return out
 
 
+def settings(quick: bool, name: dict, step: float, size: dict) -> dict:
+    """The settings the toy figures share."""
+    out = {"quick": quick, "labels": name, "c_target": C_TARGET}
+    out |= {"c_start": C_START, "step": step, "steps": size["steps"]}
+    out |= {"flow_saves": size["saves"], "flow_solver": FLOW_SOLVER}
+    return out | {"versions": _common.versions()}
+
+
 def straightness(methods: dict, name: dict, roles, plane: str = "c") -> dict:
-    return {
-        role: off_line(methods[name[role]][plane], C_START, C_TARGET) for role in roles
-    }
+    return {r: off_line(methods[name[r]][plane], C_START, C_TARGET) for r in roles}
 
 
 PLOT_ROLES = ("gf", "ngf", "ngf_k", "gd", "ngd", "ngd_k", "newton", "ngd_k_unit")
@@ -293,26 +225,34 @@ PLOT_ROLES += ("newton_unit",)
 
 
 def draw_row(axes, s: dict, g: dict, methods: dict, roles, last: int, grid_lines=None):
-    """θ-plane, c-plane (with optional mapped θ grid lines) and loss of `roles`, with the
-    contours and ends of the geometry `g`."""
-    ax_theta, ax_c, ax_loss = axes
+    """θ-plane, c-plane (optional mapped θ grid lines) and loss of `roles`, geometry `g`:
+    contours, flows as curves, discrete runs as markers (step-1 runs: `last` + 1)."""
     name = s["labels"]
-    draw_contours(ax_theta, g["contours_theta"])
-    draw_contours(ax_c, g["contours_c"])
-    if grid_lines is not None:
-        grid_lines(ax_c, g)
-    for role in roles:
-        n = last if role.endswith("_unit") else None
-        draw_path(ax_theta, role, name[role], methods[name[role]], "theta", n)
-        draw_path(ax_c, role, name[role], methods[name[role]], "c", n)
-    draw_ends(ax_theta, g["theta_start"], g["theta_target"], "θ₀", "θ* (v = u)")
-    draw_ends(ax_c, s["c_start"], s["c_target"], "v₀", "u")
-    for ax, key in ((ax_theta, "contours_theta"), (ax_c, "contours_c")):
-        ax.set(xlim=(g[key]["x"][0], g[key]["x"][-1]), aspect="equal")
-        ax.set_ylim(g[key]["y"][0], g[key]["y"][-1])
-    ax_theta.set(xlabel="θ₁", ylabel="θ₂")
-    ax_c.set(xlabel="c₀ = ⟨v, 1⟩", ylabel="c₁ = ⟨v, √2 sin 2πx⟩")
-    draw_losses(ax_loss, [(r, name[r]) for r in roles], methods, s["step"])
+    ends = [(g["theta_start"], g["theta_target"], "θ₀", "θ* (v = u)")]
+    ends += [(s["c_start"], s["c_target"], "v₀", "u")]
+    for ax, plane, (start, end, a, b) in zip(
+        axes[:2], ("theta", "c"), ends, strict=True
+    ):
+        grid = g[f"contours_{plane}"]
+        z = _common.series(grid["loss"])
+        top = z[z > 0].max()
+        lv = np.geomspace(max(z[z > 0].min(), 1e-4 * top), top, 14)
+        kw = {"levels": lv, "colors": "0.7", "linewidths": 0.6, "zorder": 0}
+        ax.contour(grid["x"], grid["y"], z, **kw)
+        if grid_lines is not None and plane == "c":
+            grid_lines(ax, g)
+        for role in roles:
+            xy = _common.series(methods[name[role]][plane])
+            xy = xy[: last + 1] if role.endswith("_unit") else xy
+            kw = {"mew": 1.2, "alpha": 0.85, "label": name[role], "zorder": 3}
+            ax.plot(*xy.T, **_style(role), **kw)
+        ax.plot(*start, "ko", ms=7, zorder=5, label=a)
+        ax.plot(*end, "k*", ms=13, zorder=5, label=b)
+        ax.set(xlim=(grid["x"][0], grid["x"][-1]), aspect="equal")
+        ax.set_ylim(grid["y"][0], grid["y"][-1])
+    axes[0].set(xlabel="θ₁", ylabel="θ₂")
+    axes[1].set(xlabel="c₀ = ⟨v, 1⟩", ylabel="c₁ = ⟨v, √2 sin 2πx⟩")
+    draw_losses(axes[2], [(r, name[r]) for r in roles], methods, s["step"])
 
 
 def plot_three(data: dict, path, loss_text: str, header: str, grid_lines=None) -> None:
@@ -326,10 +266,9 @@ def plot_three(data: dict, path, loss_text: str, header: str, grid_lines=None) -
     axes[0, 2].set_title(f"loss {loss_text}")
     handles = axes[0, 1].get_legend_handles_labels()
     fig.legend(*handles, loc="outside lower center", ncol=6, fontsize=8)
-    fig.suptitle(
+    title = (
         f"{header}\nmarkers: iterates with constant step s = {s['step']:g} "
         f"({s['steps']} steps; step-1 runs: the first few); curves: flows (diffrax "
-        "Tsit5); grey: loss contours",
-        fontsize=10,
+        "Tsit5); grey: loss contours"
     )
-    _common.save(fig, path)
+    _common.save(fig, path, title)

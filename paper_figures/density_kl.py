@@ -1,30 +1,13 @@
-"""Seed 003 ("Beyond L² loss: KL-divergence", L_u(v) = ∫ v log(v/u)) and seed 001 (the
-Fisher metric): a 1D Gaussian-mixture density fitted by an unnormalised density
-v = exp(tanh network), minimising KL in both directions with GD, Fisher NGD and L² NGD.
+"""Seed 003 ('Beyond L² loss': L_u(v) = ∫ v log(v/u)) with seed 001's Fisher metric: a 1D
+Gaussian mixture fitted by v = exp(tanh network) on 200 points, minimising the reverse
+and (full run) forward KL with GD, Fisher NGD and L² NGD of log v (`ng.Cholesky(1e-4)`,
+log-grid steps), one ensemble solve over the seeds per (direction, method).
 
-The problem (ours; recorded in `settings`): target u = 0.35 N(−1.5, 0.45²) +
-0.65 N(1.2, 0.7²) on the 200 midpoints of [−5, 5] (weights 0.05); model
-log v(x) = MLP(x / 2.5), `eqx.nn.MLP(1, "scalar", 8, 1, tanh)` (25 parameters; the
-scale of v is free: both the losses and the Fisher normalise over the points). Losses:
-the *reverse* KL(v‖u) = ∫ v log(v/u) of seed 003 (`ng.ReverseKL`, mode-seeking) and the
-*forward* KL(u‖v) (`ng.KL`, maximum likelihood, mass-covering), both with `log=True`.
-Metrics: the Fisher of the normalised density (`ng.Fisher(points,
-ng.Density(log=True), weights)`: rows √(w q)(∇ log v − E_q ∇ log v)) and, for
-comparison, the L² metric of the model's output, i.e. of the *log*-density
-(`ng.L2(points, weights)`). Both Gram matrices are nearly singular (the Fisher has the
-constant shift of log v in its null space), so both NGDs use `ng.Cholesky(1e-4)`
-(λ = 1e-4·tr(G)/p; much less damping stalls Fisher NGD on the forward KL). GD takes
-the best step of `ng.LogGrid(31, 1e-4, 100)`, the NGDs of `ng.LogGrid()` (31 steps in
-[2⁻³⁰, 1]); `SIZES`: iterations, seeds and directions of the full and quick runs.
-
-Panels: the KL per iteration (median and range over seeds) for each direction, and the
-fitted normalised densities (q_n/w_n, seed 0) against the target.
-
-Each (direction, method) runs its seeds as one ensemble solve (`_common.sweep`).
-
-Asserted (tests, quick run): in each direction Fisher NGD's median final KL is below a
-tenth of GD's and half of L² NGD's, and Fisher NGD ends below GD on every seed; the
-fitted densities drawn are normalised and give the recorded final KLs.
+Plotted: the KL per iteration (median and range over seeds) per direction, and the
+fitted normalised densities (seed 0) against the target.
+Asserted (tests): in each direction Fisher NGD's median final KL is below a tenth of
+GD's and half of L² NGD's, and below GD on every seed; the drawn densities are
+normalised and give the recorded final KLs.
 """
 
 import functools
@@ -44,22 +27,14 @@ SEED = "003"
 SECTION = "'Beyond L² loss': the KL loss ∫ v log(v/u), with seed 001's Fisher metric"
 TITLE = "Gaussian mixture by v = exp(tanh net): KL fits with GD, Fisher NGD and L² NGD"
 
-N_POINTS = 200
-DOMAIN = (-5.0, 5.0)
+N_POINTS, DOMAIN, HIDDEN, INPUT_SCALE, DAMPING = 200, (-5.0, 5.0), 8, 2.5, 1e-4
 MIXTURE = ((0.35, -1.5, 0.45), (0.65, 1.2, 0.7))  # (weight, mean, std)
-HIDDEN = 8
-INPUT_SCALE = 2.5
-DAMPING = 1e-4
 GRID = {"num": 31, "smallest": 0.5**30, "largest": 1.0}
 GD_GRID = {"num": 31, "smallest": 1e-4, "largest": 100.0}
 SIZES = {
     # --quick: seed 003's direction only (each direction costs three ~3 s compilations)
     "quick": {"steps": 150, "seeds": (0, 1), "directions": ("reverse",)},
-    "full": {
-        "steps": 300,
-        "seeds": (0, 1, 2, 3, 4),
-        "directions": ("reverse", "forward"),
-    },
+    "full": dict(steps=300, seeds=tuple(range(5)), directions=("reverse", "forward")),
 }
 DIRECTIONS = {
     "reverse": ("ng.ReverseKL", "KL(v‖u) = ∫ v log(v/u)  (seed 003; mode-seeking)"),
@@ -77,16 +52,12 @@ class LogDensity(eqx.Module):
 
 
 def make_model(seed: int) -> LogDensity:
-    return LogDensity(
-        eqx.nn.MLP(
-            1, "scalar", HIDDEN, 1, activation=jnp.tanh, key=jax.random.key(seed)
-        )
-    )
+    key = jax.random.key(seed)
+    return LogDensity(eqx.nn.MLP(1, "scalar", HIDDEN, 1, activation=jnp.tanh, key=key))
 
 
 def quadrature():
-    n = N_POINTS
-    lo, hi = DOMAIN
+    n, (lo, hi) = N_POINTS, DOMAIN
     points = lo + (np.arange(n) + 0.5) * (hi - lo) / n
     return points, np.full(n, (hi - lo) / n)
 
@@ -99,20 +70,12 @@ def target(x):
 
 
 def labels(directions=tuple(DIRECTIONS)) -> dict:
-    return {
-        f"{m}_{d}": f"{name} ({d} KL)"
-        for d in directions
-        for m, name in (
-            ("gd", "GD"),
-            ("fisher", "Fisher NGD"),
-            ("l2", "L² NGD (log v)"),
-        )
-    }
+    names = {"gd": "GD", "fisher": "Fisher NGD", "l2": "L² NGD (log v)"}
+    return {f"{m}_{d}": f"{n} ({d} KL)" for d in directions for m, n in names.items()}
 
 
 @functools.cache
 def _setting():
-    """Losses and metrics (built once, outside the ensembles' traces)."""
     p, w = (jnp.asarray(v) for v in quadrature())
     return {
         "reverse": ng.ReverseKL(target, p, w, log=True),
@@ -127,16 +90,14 @@ def _problem(direction, metric, seed):
     return ng.Problem(make_model(seed), s[direction], s[metric])
 
 
+GRAMS = ("fisher", "l2")
 # The problem factories of the ensembles, built once (one compile per factory).
 PROBLEMS = {
-    (d, m): functools.partial(_problem, d, m)
-    for d in DIRECTIONS
-    for m in ("fisher", "l2")
+    (d, m): functools.partial(_problem, d, m) for d in DIRECTIONS for m in GRAMS
 }
 
 
 def method_table():
-    """`role -> (method, metric)`."""
     gram, grid = ng.Cholesky(DAMPING), ng.LogGrid(**GRID)
     return {
         "gd": (ng.GradientDescent(ng.LogGrid(**GD_GRID)), "l2"),
@@ -178,23 +139,21 @@ def run(quick: bool) -> dict:
                 "results": [r["result"] for r in runs],
                 "loss_band": _common.band([r["losses"] for r in runs]),
             }
+    dirs = {
+        d: dict(loss=DIRECTIONS[d][0], meaning=DIRECTIONS[d][1]) for d in directions
+    }
     settings = {
         "quick": quick,
         "labels": name,
-        "steps": steps,
-        "seeds": seeds,
+        **{"steps": steps, "seeds": seeds},
         "points": f"{N_POINTS} midpoints of [{DOMAIN[0]:g}, {DOMAIN[1]:g}], weights "
         f"{weights[0]:g}",
         "mixture": {"weights_means_stds": MIXTURE},
         "model": f"log v = eqx.nn.MLP(1, 'scalar', {HIDDEN}, 1, tanh)(x / {INPUT_SCALE:g}), "
         f"{ng.num_parameters(make_model(0))} parameters",
-        "directions": {
-            d: {"loss": DIRECTIONS[d][0], "meaning": DIRECTIONS[d][1]}
-            for d in directions
-        },
+        "directions": dirs,
         "gram": f"ng.Cholesky({DAMPING:g}) (relative damping)",
-        "step_grid": GRID,
-        "gd_step_grid": GD_GRID,
+        **{"step_grid": GRID, "gd_step_grid": GD_GRID},
         "versions": _common.versions(),
     }
     t_values = np.asarray(jax.vmap(target)(jnp.asarray(points)))
@@ -202,8 +161,6 @@ def run(quick: bool) -> dict:
     out = {"settings": settings, "methods": methods, "densities": densities}
     return _common.jsonable(out)
 
-
-# -- plot -----------------------------------------------------------------------------
 
 COLORS = {"gd": "tab:blue", "fisher": "tab:green", "l2": "tab:orange"}
 
@@ -228,19 +185,11 @@ def _densities(ax, data, direction):
     for role, ls in (("gd", "-"), ("l2", "--"), ("fisher", ":")):
         label = s["labels"][f"{role}_{direction}"]
         final = data["methods"][label]["final_loss"]
-        ax.plot(
-            x,
-            np.asarray(d["fitted_seed0"][label]),
-            color=COLORS[role],
-            ls=ls,
-            lw=2,
-            label=f"{label.split(' (')[0]} (KL {final:.1e})",
-        )
-    ax.set(
-        xlabel="x",
-        ylabel="normalised density q_n / w_n",
-        title=f"fitted densities, seed {s['seeds'][0]}, after {s['steps']} iterations",
-    )
+        text = f"{label.split(' (')[0]} (KL {final:.1e})"
+        fit = np.asarray(d["fitted_seed0"][label])
+        ax.plot(x, fit, color=COLORS[role], ls=ls, lw=2, label=text)
+    title = f"fitted densities, seed {s['seeds'][0]}, after {s['steps']} iterations"
+    ax.set(xlabel="x", ylabel="normalised density q_n / w_n", title=title)
     ax.legend(fontsize=8)
 
 
@@ -252,10 +201,9 @@ def plot(data: dict, path) -> None:
     for col, direction in enumerate(directions):
         _curves(axes[0, col], data, direction)
         _densities(axes[0, 1] if one else axes[1, col], data, direction)
-    fig.suptitle(
+    title = (
         f"Seed {SEED} {SECTION}\n{TITLE}\n"
         f"{s['model']}; {s['points']}\n"
-        f"NGDs: {s['gram']}, best of ng.LogGrid(); GD: best of 31 steps in [1e-4, 100]",
-        fontsize=10,
+        f"NGDs: {s['gram']}, best of ng.LogGrid(); GD: best of 31 steps in [1e-4, 100]"
     )
-    _common.save(fig, path)
+    _common.save(fig, path, title)

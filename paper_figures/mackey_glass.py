@@ -1,41 +1,13 @@
-"""Seed 003, slides 'Mackey Glass': a 4-10-1 tanh network predicting a chaotic series.
+"""Seed 003, slides 'Mackey Glass': a 4-10-1 tanh network (61 parameters) predicting the
+Mackey–Glass series x(t+6) from (x(t), x(t−6), x(t−12), x(t−18)); GD, Adam, NGD and the
+natural momentum methods (heavy-ball LM, FD, LG; Nesterov), NGD family with Gauss–Newton
+metric, `ng.Cholesky(1e-6)` and a step-size grid (every setting in `settings`).
 
-The slides' "less toy example" (after Park, Amari & Fukumizu 2000): the Mackey–Glass
-delay map $x(t+1) = (1-b)x(t) + a\\,x(t-\\tau)/(1 + x(t-\\tau)^{10})$, $a = 0.2$, $b = 0.1$,
-$\\tau = 17$; inputs $(x(t), x(t-6), x(t-12), x(t-18))$, target $x(t+6)$; a shallow tanh
-network with 10 neurons, 61 parameters. The slides show no numbers, so this figure
-compares GD, NGD and the natural momentum methods of the slides (heavy-ball LM, FD, LG
-and natural Nesterov) on it, with Adam as a first-order baseline.
-
-Our choices (recorded in `settings`): history x = 1.2 on the first 18 steps, 1000
-transient steps discarded; 500 training windows
-at consecutive times t = 18..517 and 500 test windows at the next 500 times (a held-out
-future stretch); raw inputs. Loss ½ mean squared error (`ng.LeastSquares`), Gauss–Newton
-(= L² of the training points) metric, Gram solve `ng.Cholesky(1e-6)` (relative
-Levenberg–Marquardt damping, λ = 1e-6·tr(G)/p) for NGD and for projecting the momentum,
-best of `ng.LogGrid(31, 2^-30, 1)` for every NGD-family step (the momentum part is not
-searched: the grid picks s along −h from θ + βm); GD: best of `ng.LogGrid(31, 1e-6,
-100)`; Adam: optax defaults, lr 1e-2. β = 0.5 in the main comparison, swept over
-{0.3, 0.5, 0.7, 0.9} (`SIZES`: iterations, seeds and βs of the full and quick runs). Panels: training and test loss (median and range
-over seeds), iterations to reach training loss 3e-5 (≈ 3× the floor) and the largest
-loss of the run against β, and the series with the prediction of the method with the
-lowest median test loss.
-
-Why damped: the undamped minimum-norm natural gradient (`ng.Pinv()`, `ng.QR()`) stalls
-here, with tiny steps along directions dominated by tiny singular values, while
-`ng.Cholesky(1e-6)` reaches the loss floor on every seed.
-
-Each method's seeds are one ensemble solve (`_common.sweep`; Adam is `ng.Optax`); the
-momentum methods run seeds × β one solve at a time (heavy-ball's blow-up at β = 0.9 is
-chaotic, and the ensemble's round-off moves its worst loss past the asserted margin).
-The records are those of the first seed at β = 0.5, `seeds` their summary over all seeds.
-
-Asserted (tests, quick run): NGD's median final training and test losses are 100×
-below GD's and Adam's; every momentum variant at β = 0.5 ends within 3× of NGD; natural
-Nesterov reaches the threshold in fewer iterations than NGD (median below 0.8×); at
-β = 0.9 natural Nesterov's worst loss stays below twice the initial loss while
-heavy-ball LM, FD and LG blow up above 10× Nesterov's; the plotted prediction is the
-best method's model, with the recorded training and test losses.
+Plotted: training and test loss (median and range over seeds), iterations to the
+threshold and the largest loss against β, and the best method's prediction.
+Asserted (tests): NGD ends 100× below GD and Adam (training and test); every momentum
+variant at β = 0.5 ends within 3× of NGD; Nesterov reaches the threshold faster than NGD;
+at β = 0.9 Nesterov stays below twice the initial loss while heavy-ball blows up.
 """
 
 import functools
@@ -57,22 +29,14 @@ SEED = "003"
 SECTION = "slides 'Mackey Glass' (after the momentum toy examples)"
 TITLE = "Mackey–Glass series by a 4-10-1 tanh network: GD, NGD and natural momentum"
 
-# The delay map and the data set.
 A, B, TAU = 0.2, 0.1, 17
-HISTORY = 1.2  # x(t) = 1.2 for the first TAU + 1 steps
-TRANSIENT = 1000  # steps of the map discarded after the constant history
-LAGS = (0, 6, 12, 18)  # inputs x(t - lag)
-HORIZON = 6  # target x(t + 6)
-N_TRAIN, N_TEST = 500, 500
-HIDDEN = 10
-
-# The methods.
+HISTORY, TRANSIENT = 1.2, 1000  # x = 1.2 on the first TAU + 1 steps; steps discarded
+LAGS, HORIZON = (0, 6, 12, 18), 6  # inputs x(t - lag), target x(t + 6)
+N_TRAIN, N_TEST, HIDDEN = 500, 500, 10
 DAMPING = 1e-6  # Cholesky's relative damping: λ = 1e-6 · tr(G)/p
 GRID = {"num": 31, "smallest": 0.5**30, "largest": 1.0}
 GD_GRID = {"num": 31, "smallest": 1e-6, "largest": 100.0}
-ADAM_LR = 1e-2
-BETA = 0.5  # the momentum factor of the main comparison
-THRESHOLD = 3e-5  # "converged": training loss at most this (about 3x the loss floor)
+ADAM_LR, BETA, THRESHOLD = 1e-2, 0.5, 3e-5
 SIZES = {
     "quick": {"steps": 100, "seeds": (0, 1), "betas": (BETA, 0.9)},
     "full": {"steps": 500, "seeds": (0, 1, 2, 3, 4, 5), "betas": (0.3, 0.5, 0.7, 0.9)},
@@ -80,13 +44,8 @@ SIZES = {
 MOMENTUM = ("lm", "fd", "lg", "nesterov")  # the roles swept over β
 
 
-# -- data ---------------------------------------------------------------------------
-
-
 def mackey_glass(n: int, *, a=A, b=B, tau=TAU, history=HISTORY, transient=TRANSIENT):
-    """`n` values of the Mackey–Glass delay map
-    $x(t+1) = (1-b)x(t) + a\\,x(t-\\tau)/(1 + x(t-\\tau)^{10})$, started from the constant
-    history $x = $ `history` on $\\tau + 1$ steps, after discarding `transient` steps."""
+    """`n` values of the delay map after `transient` steps from a constant history."""
     x = np.empty(tau + 1 + transient + n)
     x[: tau + 1] = history
     for t in range(tau, x.size - 1):
@@ -96,27 +55,22 @@ def mackey_glass(n: int, *, a=A, b=B, tau=TAU, history=HISTORY, transient=TRANSI
 
 
 def windows(series, times):
-    """Inputs $(x(t - \\ell))_{\\ell\\in\\text{LAGS}}$, shape `(n, 4)`, and targets
-    $x(t + 6)$ at the given times (indices into `series`)."""
+    """Inputs (x(t - lag) for lag in LAGS), shape (n, 4), and targets x(t + 6)."""
     times = np.asarray(times)
     inputs = np.stack([series[times - lag] for lag in LAGS], axis=1)
     return inputs, series[times + HORIZON]
 
 
 def data():
-    """The series and the training / test windows: training at t = 18..517 (the first
-    times with all lags), test at the next 500 times (a held-out future stretch)."""
+    """The series, training times t = 18..517 and test times (the next 500)."""
     first = max(LAGS)
     series = mackey_glass(first + N_TRAIN + N_TEST + HORIZON)
-    train_t = first + np.arange(N_TRAIN)
-    test_t = first + N_TRAIN + np.arange(N_TEST)
-    return series, train_t, test_t
+    return series, first + np.arange(N_TRAIN), first + N_TRAIN + np.arange(N_TEST)
 
 
 def make_model(seed: int):
-    return eqx.nn.MLP(
-        4, "scalar", HIDDEN, 1, activation=jnp.tanh, key=jax.random.key(seed)
-    )
+    key = jax.random.key(seed)
+    return eqx.nn.MLP(4, "scalar", HIDDEN, 1, activation=jnp.tanh, key=key)
 
 
 @functools.cache
@@ -131,54 +85,33 @@ def test_loss(model):
     return 0.5 * jnp.mean((jax.vmap(model)(x_test) - y_test) ** 2)
 
 
-MONITORS = {"test_loss": test_loss}
-
-
 def problem(x) -> ng.Problem:
-    """The problem of initialisation seed `x["seed"]` (a factory of the ensemble solves)."""
     _, _, _, x_train, y_train, _, _ = _data()
     loss = ng.LeastSquares(y_train, x_train)
     return ng.Problem(make_model(x["seed"]), loss, ng.GaussNewton())
 
 
-# -- methods ------------------------------------------------------------------------
-
-
 def labels(beta=BETA) -> dict:
-    """The roles of the methods -> their labels in the JSON."""
-    return {
-        "gd": "GD",
-        "adam": f"Adam (lr {ADAM_LR:g})",
-        "ngd": "NGD",
-        "lm": f"NGD-HB-LM (β={beta:g})",
-        "fd": f"NGD-HB-FD (β={beta:g})",
-        "lg": f"NGD-HB-LG (β={beta:g})",
-        "nesterov": f"NGD-Nesterov (β={beta:g})",
-    }
+    hb = {r: f"NGD-HB-{r.upper()} (β={beta:g})" for r in ("lm", "fd", "lg")}
+    head = {"gd": "GD", "adam": f"Adam (lr {ADAM_LR:g})", "ngd": "NGD"}
+    return {**head, **hb, "nesterov": f"NGD-Nesterov (β={beta:g})"}
 
 
 def method(role, x):
-    """The ngflow method of `role`; the momentum ones at β = `x["beta"]`."""
     grid, gram, beta = ng.LogGrid(**GRID), ng.Cholesky(DAMPING), x["beta"]
+    hb = {"lm": ng.LastMomentum, "fd": ng.FiniteDifference, "lg": ng.LastGradient}
+    if role in hb:
+        return ng.HeavyBall(gram, grid, beta, hb[role]())
     return {
         "gd": lambda: ng.GradientDescent(ng.LogGrid(**GD_GRID)),
         "adam": lambda: ng.Optax(optax.adam(ADAM_LR)),
         "ngd": lambda: ng.NaturalGradient(gram, grid),
-        "lm": lambda: ng.HeavyBall(gram, grid, beta, ng.LastMomentum()),
-        "fd": lambda: ng.HeavyBall(gram, grid, beta, ng.FiniteDifference()),
-        "lg": lambda: ng.HeavyBall(gram, grid, beta, ng.LastGradient()),
         "nesterov": lambda: ng.Nesterov(gram, grid, beta),
     }[role]()
 
 
 # One factory per role, built once: an ensemble solve compiles per factory identity.
-METHODS = {
-    role: functools.partial(method, role)
-    for role in ("gd", "adam", "ngd", "lm", "fd", "lg", "nesterov")
-}
-
-
-# -- run ----------------------------------------------------------------------------
+METHODS = {role: functools.partial(method, role) for role in labels()}
 
 
 def _sweep_entry(runs):
@@ -194,7 +127,6 @@ def _sweep_entry(runs):
 
 
 def _summary(runs):
-    """`_sweep_entry` plus the test losses and the median/range bands of the curves."""
     tests = [float(np.asarray(r["monitors"]["test_loss"])[-1]) for r in runs]
     return {
         **_sweep_entry(runs),
@@ -210,55 +142,42 @@ def run(quick: bool) -> dict:
     size = SIZES["quick" if quick else "full"]
     steps, seeds, betas = size["steps"], size["seeds"], size["betas"]
     series, train_t, test_t, *_ = _data()
-    name = labels(BETA)
-    start = time.perf_counter()
-    per_seed, models, sweep, descriptions = {}, {}, {}, {}
+    name, start = labels(BETA), time.perf_counter()
+    methods, models, sweep = {}, {}, {}
     for role, factory in METHODS.items():
         role_betas = betas if role in MOMENTUM else (BETA,)
         grid = np.meshgrid(role_betas, seeds, indexing="ij")
         xs = {"beta": grid[0].ravel(), "seed": grid[1].ravel()}
         # The momentum methods run one solve per member: at β = 0.9 heavy-ball's blow-up
-        # is chaotic, and the vmapped ensemble's round-off changes its worst loss by far
-        # more than the margin asserted on it.
+        # is chaotic, and an ensemble's round-off moves its worst loss past the margin.
         vmap = role not in MOMENTUM
-        sols = _common.sweep(problem, factory, xs, steps, vmap, monitors=MONITORS)
-        descriptions[role] = repr(factory({"beta": BETA}))
+        sols = _common.sweep(
+            problem, factory, xs, steps, vmap, monitors={"test_loss": test_loss}
+        )
         runs = {}
-        for i, sol in enumerate(sols):
-            runs.setdefault(float(xs["beta"][i]), []).append(_common.record(sol))
-        per_seed[role] = runs[BETA]
+        for b, sol in zip(xs["beta"], sols, strict=True):
+            runs.setdefault(float(b), []).append(_common.record(sol))
         models[role] = sols[list(role_betas).index(BETA) * len(seeds)].model
         if role in MOMENTUM:  # the β sweep (β = 0 is NGD)
             sweep[role] = {f"{b:g}": _sweep_entry(runs[b]) for b in role_betas}
-    descriptions["adam"] = f"ng.Optax(optax.adam({ADAM_LR:g})) (b1 0.9, b2 0.999)"
-
-    # The records: initialisation seed seeds[0], plus the summary over all seeds.
-    methods = {}
-    for role, label in name.items():
-        runs = per_seed[role]
-        methods[label] = {
-            "method": descriptions[role],
-            **runs[0],
+        elif role == "ngd":
+            ngd_sweep = _sweep_entry(runs[BETA])
+        methods[name[role]] = {
+            "method": repr(factory({"beta": BETA})),
+            **runs[BETA][0],
             "record_note": f"losses, monitors, stats, final_loss, times: seed {seeds[0]}",
-            "seeds": _summary(runs),
+            "seeds": _summary(runs[BETA]),
         }
-
-    # The prediction of the best method (lowest median final test loss), seed seeds[0].
+    methods[name["adam"]]["method"] = (
+        f"ng.Optax(optax.adam({ADAM_LR:g})) (b1 0.9, b2 0.999)"
+    )
     best = min(name, key=lambda r: methods[name[r]]["seeds"]["final_test_loss_median"])
     all_t = np.concatenate([train_t, test_t])
     inputs, targets = windows(series, all_t)
-    predicted = jax.vmap(models[best])(jnp.asarray(inputs))
-
     settings = {
         "quick": quick,
         "labels": name,
-        "series": {
-            "a": A,
-            "b": B,
-            "tau": TAU,
-            "history": HISTORY,
-            "transient": TRANSIENT,
-        },
+        "series": dict(a=A, b=B, tau=TAU, history=HISTORY, transient=TRANSIENT),
         "inputs": f"x(t - l) for l in {list(LAGS)}, raw (not normalised)",
         "target": f"x(t + {HORIZON})",
         "train_times": [int(train_t[0]), int(train_t[-1])],
@@ -269,31 +188,21 @@ def run(quick: bool) -> dict:
         "steps": steps,
         "seeds": list(seeds),
         "gram": f"ng.Cholesky({DAMPING:g}): relative damping, λ = {DAMPING:g} tr(G)/p",
-        "step_grid": GRID,
-        "gd_step_grid": GD_GRID,
-        "adam_lr": ADAM_LR,
-        "beta": BETA,
-        "betas": list(betas),
-        "threshold": THRESHOLD,
+        **{"step_grid": GRID, "gd_step_grid": GD_GRID, "adam_lr": ADAM_LR},
+        **{"beta": BETA, "betas": list(betas), "threshold": THRESHOLD},
         "best": {"role": best, "label": name[best], "seed": seeds[0]},
         "all_methods_wall_time_s": time.perf_counter() - start,
         "versions": {**_common.versions(), "optax": optax.__version__},
     }
-    out = {
-        "settings": settings,
-        "methods": methods,
-        "beta_sweep": {"ngd": _sweep_entry(per_seed["ngd"]), "momentum": sweep},
-        "prediction": {
-            "t": all_t + HORIZON,
-            "true": targets,
-            "predicted": predicted,
-            "train_end": int(train_t[-1] + HORIZON),
-        },
+    prediction = {
+        "t": all_t + HORIZON,
+        "true": targets,
+        "predicted": jax.vmap(models[best])(jnp.asarray(inputs)),
+        "train_end": int(train_t[-1] + HORIZON),
     }
-    return _common.jsonable(out)
-
-
-# -- plot ---------------------------------------------------------------------------
+    beta_sweep = {"ngd": ngd_sweep, "momentum": sweep}
+    out = {"settings": settings, "methods": methods, "beta_sweep": beta_sweep}
+    return _common.jsonable({**out, "prediction": prediction})
 
 
 STYLE = {  # role -> matplotlib style
@@ -305,6 +214,7 @@ STYLE = {  # role -> matplotlib style
     "lg": {"color": "tab:green", "ls": "-"},
     "nesterov": {"color": "tab:red", "ls": "-"},
 }
+BETA_AXIS, LEGEND = "momentum factor β  (β = 0: NGD)", {"loc": "upper left"}
 
 
 def _curves(ax, data, key, ylabel, title):
@@ -314,28 +224,18 @@ def _curves(ax, data, key, ylabel, title):
         summary, style = data["methods"][label]["seeds"], STYLE[role]
         k = np.arange(len(summary[key]["median"])) + 1
         text = f"{label}: {summary[final]:.1e}"
-        _common.draw_band(
-            ax,
-            k,
-            summary[key],
-            style["color"],
-            text,
-            lw=style.get("lw", 1.3),
-            ls=style["ls"],
-        )
-    ax.set_xscale("log")
-    ax.set_ylim(top=2.0)
+        line = {"lw": style.get("lw", 1.3), "ls": style["ls"]}
+        _common.draw_band(ax, k, summary[key], style["color"], text, **line)
+    ax.set(xscale="log", ylim=(None, 2.0))
     ax.axhline(s["threshold"], color="0.3", lw=0.6, ls=":")
-    n = len(s["seeds"])
     legend = {"loc": "lower left", "title": "final (median)", "title_fontsize": 7}
-    title = f"{title} (median, band: {n} seeds)"
+    title = f"{title} (median, band: {len(s['seeds'])} seeds)"
     _common.finish(ax, legend, xlabel="iteration + 1", ylabel=ylabel, title=title)
 
 
 def _beta_points(data, field):
     """`role -> (betas, per-β lists of per-seed values)`, NGD as β = 0 of every role."""
-    sweep = data["beta_sweep"]
-    out = {}
+    sweep, out = data["beta_sweep"], {}
     for role in MOMENTUM:
         entries = sorted(sweep["momentum"][role].items(), key=lambda kv: float(kv[0]))
         out[role] = (
@@ -350,8 +250,7 @@ def _role_name(data, role):
 
 
 def _sweep(ax, data):
-    s = data["settings"]
-    steps = s["steps"]
+    s, steps = data["settings"], data["settings"]["steps"]
     points = _beta_points(data, "iterations_to_threshold").items()
     for i, (role, (betas, values)) in enumerate(points):
         color, line = STYLE[role]["color"], []
@@ -370,17 +269,11 @@ def _sweep(ax, data):
                 ax.annotate(f"{miss}✗", (x, steps), **at, fontsize=7, color=color)
         label = _role_name(data, role)
         ax.plot(*zip(*line, strict=True), color=color, lw=0.8, alpha=0.7, label=label)
-    ax.set_yscale("log")
-    ax.set_ylim(10, steps * 3)
+    ax.set(yscale="log", ylim=(10, steps * 3))
     ax.axhline(steps, color="0.3", lw=0.6, ls=":")
     ylabel = f"iterations to training loss ≤ {s['threshold']:g}"
     title = "Speed vs β (median, bars min–max;\nk✗: k seeds never get there)"
-    _common.finish(
-        ax, {"loc": "upper left"}, xlabel=BETA_AXIS, ylabel=ylabel, title=title
-    )
-
-
-BETA_AXIS = "momentum factor β  (β = 0: NGD)"
+    _common.finish(ax, LEGEND, xlabel=BETA_AXIS, ylabel=ylabel, title=title)
 
 
 def _blowup(ax, data):
@@ -399,61 +292,50 @@ def _blowup(ax, data):
     ax.set_yscale("log")
     title = f"Stability vs β (dots: {len(s['seeds'])} seeds, line: the worst)"
     ylabel = "largest training loss of the run"
-    _common.finish(
-        ax, {"loc": "upper left"}, xlabel=BETA_AXIS, ylabel=ylabel, title=title
-    )
+    _common.finish(ax, LEGEND, xlabel=BETA_AXIS, ylabel=ylabel, title=title)
 
 
 def _prediction(ax, data):
     s, pred = data["settings"], data["prediction"]
-    t = np.asarray(pred["t"])
+    t, end = np.asarray(pred["t"]), pred["train_end"]
     true, fit = _common.series(pred["true"]), _common.series(pred["predicted"])
     ax.plot(t, true, color="0.2", lw=1.2, label="x(t + 6), Mackey–Glass")
     label = f"prediction, {s['best']['label']}, seed {s['best']['seed']}"
     ax.plot(t, fit, color=STYLE[s["best"]["role"]]["color"], lw=1, ls="--", label=label)
-    ax.axvline(pred["train_end"] + 0.5, color="0.4", lw=0.8, ls=":")
-    ax.text(pred["train_end"] - 5, 0.22, "training ←", ha="right", fontsize=8)
-    ax.text(pred["train_end"] + 5, 0.22, "→ test", ha="left", fontsize=8)
+    ax.axvline(end + 0.5, color="0.4", lw=0.8, ls=":")
+    ax.text(end - 5, 0.22, "training ←", ha="right", fontsize=8)
+    ax.text(end + 5, 0.22, "→ test", ha="left", fontsize=8)
     err = ax.twinx()
     err.plot(t, fit - true, color="tab:purple", lw=0.6, alpha=0.8)
     bound = 1.1 * np.nanmax(np.abs(fit - true))
     err.set_ylim(-4 * bound, bound)
     err.set_ylabel("prediction − truth", color="tab:purple")
     err.tick_params(axis="y", colors="tab:purple")
-    ax.set_ylim(0.15, 1.75)
-    ax.set(xlabel="t + 6", ylabel="x")
-    ax.set_title(
-        "The series and the prediction of the best method (lowest median test loss)"
-    )
+    title = "The series and the prediction of the best method (lowest median test loss)"
+    ax.set(xlabel="t + 6", ylabel="x", title=title, ylim=(0.15, 1.75))
     ax.legend(fontsize=7, loc="upper left")
 
 
 def plot(data: dict, path) -> None:
     s = data["settings"]
+    grid, gd = s["step_grid"], s["gd_step_grid"]
     fig = _common.canvas(16, 10)
     ax = fig.subplot_mosaic([["loss", "test", "speed"], ["series", "series", "blowup"]])
-    _curves(
-        ax["loss"], data, "loss_band", "training loss ½ mean (v − y)²", "Training loss"
-    )
-    _curves(
-        ax["test"],
-        data,
-        "test_loss_band",
-        "test loss ½ mean (v − y)²",
-        "Held-out test loss",
-    )
+    for key, kind, title in (
+        ("loss", "training", "Training"),
+        ("test", "test", "Held-out test"),
+    ):
+        band = "loss_band" if key == "loss" else "test_loss_band"
+        _curves(ax[key], data, band, f"{kind} loss ½ mean (v − y)²", f"{title} loss")
     _sweep(ax["speed"], data)
     _blowup(ax["blowup"], data)
     _prediction(ax["series"], data)
-    grid = s["step_grid"]
-    fig.suptitle(
+    title = (
         f"Seed {SEED} {SECTION}: {TITLE}\n"
         f"{N_TRAIN} training / {N_TEST} test windows (x(t), x(t−6), x(t−12), x(t−18)) → "
         f"x(t+6); {s['num_parameters']} parameters; {s['steps']} iterations\n"
         f"NGD family: Gauss–Newton metric, {s['gram']}, best of {grid['num']} step sizes "
-        f"in [2^-30, 1]; GD: best of {s['gd_step_grid']['num']} in "
-        f"[{s['gd_step_grid']['smallest']:g}, {s['gd_step_grid']['largest']:g}]; "
-        f"Adam: optax defaults, lr {s['adam_lr']:g}",
-        fontsize=10,
+        f"in [2^-30, 1]; GD: best of {gd['num']} in [{gd['smallest']:g}, {gd['largest']:g}]; "
+        f"Adam: optax defaults, lr {s['adam_lr']:g}"
     )
-    _common.save(fig, path)
+    _common.save(fig, path, title)

@@ -1,37 +1,13 @@
-"""Seed 003, PINN slides: energy NGD vs natural momentum on resampled minibatches.
+"""Seed 003, PINN slides: −εv″ + v′ = 1 on (0, 1), ε = 0.05, by a [1, 20, 20, 1] tanh
+PINN on 200 points redrawn every step; energy NGD vs natural heavy-ball (LM, FD, LG) and
+natural Nesterov, damped Gram solve `ng.Woodbury(1e-5)`, log-grid step, β = 0.5.
 
-Solves −ε v″ + v′ = 1 on (0, 1), v(0) = v(1) = 0, ε = 0.05 (boundary layer of width ~ε
-at x = 1; exact v* = x − (e^{(x−1)/ε} − e^{−1/ε}) / (1 − e^{−1/ε})) with a [1, 20, 20, 1]
-tanh PINN, as `examples/convection_diffusion.py`: loss = mean of the PDE residual² over
-m = 200 uniform points redrawn at every step (`ng.Box(0, 1).sampler(200, every=1)`, the
-seed's L(v_k) = 1/(2m) Σ_i R(v)(x_{I_i^k})² without the ½) + mean of v² at the two end
-points; energy metric (`ng.Energy()`); step = best of the default log grid {0.5^k},
-k ≤ 30 (`ng.LogGrid()`). Methods (seed 003, "momentum dynamics in functional space"):
-
-- NGD: `ng.NaturalGradient`;
-- natural heavy-ball `ng.HeavyBall(..., beta, transport)`, the momentum being the last
-  momentum (LM, P_k E_{k−1}p_{k−1}), the finite difference (FD, P_k(v_k − v_{k−1})) or
-  the last gradient (LG, the previous step of functional gradient descent);
-- natural Nesterov `ng.Nesterov(..., beta, natural=True)` (extrapolate the function by
-  β P_k(v_k − v_{k−1}), then a natural step with the Gram matrix there).
-
-The previous iterate is re-evaluated on the current minibatch (the library's rule).
-Seeds: model key s, minibatch key 100 + s (`SIZES`: the seeds and steps of the full and
-quick runs; quick seed 1 is one on which LM and LG fail, seed 3 one on which they do not).
-
-Our choices. The Gram solve is damped, λ = 1e-5 · tr(G)/p, as in the example (the
-minimum-norm solve stalls on this problem); we use `ng.Woodbury(1e-5)`, the same damped
-solve in sample space. β = 0.5 for all momentum methods. The error is the relative L²
-error by composite 8-point Gauss–Legendre quadrature on 50 equal panels. A run *fails*
-if its final error is above 1e-2 or not finite; its "plateau exit" is the first
-iteration with error < 1e-2. NGD's seeds are one ensemble solve (`over=` the model
-seeds, `key=` the batch keys); the momentum methods run one solve per seed.
-
-Asserted (tests, quick run): NGD, natural Nesterov and FD converge on every quick seed
-(final error below 1e-3; NGD's and Nesterov's below 1e-4); Nesterov leaves the plateau
-at least 10 iterations before NGD on each seed and is the figure's best method;
-heavy-ball LM or LG fails on at least one seed; no converged run is 100× more accurate
-than NGD's best; the error starts on the plateau.
+Plotted: every seed's relative L² error per method, the medians and IQR of error and
+minibatch loss, the plateau exits per seed, and the best method's solution.
+Asserted (tests): NGD, Nesterov and FD converge on every quick seed; Nesterov leaves the
+plateau at least 10 iterations before NGD and is the best method; LM or LG fails on a
+seed; no converged run is 100× more accurate than NGD's best; the error starts on the
+plateau.
 """
 
 import functools
@@ -51,21 +27,14 @@ SEED = "003"
 SECTION = "PINN slides"
 TITLE = "−εv″ + v′ = 1 PINN on resampled minibatches: energy NGD vs natural momentum"
 
-EPS = 0.05
-HIDDEN = (20, 20)
-POINTS = 200  # m, redrawn at every step
-DAMPING = 1e-5
-BETA = 0.5
-BATCH_KEY_OFFSET = 100
+EPS, HIDDEN, POINTS, DAMPING, BETA = 0.05, (20, 20), 200, 1e-5, 0.5
+BATCH_KEY_OFFSET = 100  # minibatch key 100 + seed
 FAIL_ERROR = 1e-2  # a run whose final relative error is above this (or NaN) failed
 PLATEAU_ERROR = 1e-2  # "plateau exit": the first iteration with an error below this
 PANELS, NODES = 50, 8  # composite Gauss-Legendre quadrature of the error
 PLOT_POINTS = 401
-SIZES = {
-    "quick": {"steps": 150, "seeds": (1, 3)},
-    "full": {"steps": 300, "seeds": tuple(range(20))},
-}
-ROLES = ("ngd", "lm", "fd", "lg", "nesterov")
+SIZES = {"quick": {"steps": 150, "seeds": (1, 3)}}
+SIZES["full"] = {"steps": 300, "seeds": tuple(range(20))}
 COLORS = {"ngd": "k", "lm": "C0", "fd": "C2", "lg": "C1", "nesterov": "C3"}
 
 
@@ -89,14 +58,13 @@ def _loss(points: int = POINTS):
 
 
 def problem(seed) -> ng.Problem:
-    """The problem of model seed `seed` (a factory of the ensemble solves)."""
     key = jax.random.key(seed)
     model = eqx.nn.MLP(1, "scalar", HIDDEN[0], len(HIDDEN), jnp.tanh, key=key)
     return ng.Problem(model, _loss(), ng.Energy())
 
 
 def quadrature(panels: int = PANELS, nodes: int = NODES):
-    """Composite Gauss-Legendre points (shape (n, 1)) and weights on [0, 1]."""
+    """Composite Gauss-Legendre points (n, 1) and weights on [0, 1]."""
     x, w = np.polynomial.legendre.leggauss(nodes)
     edges = np.linspace(0.0, 1.0, panels + 1)
     mid, half = (edges[:-1] + edges[1:]) / 2, np.diff(edges) / 2
@@ -105,25 +73,16 @@ def quadrature(panels: int = PANELS, nodes: int = NODES):
 
 
 def labels(beta: float = BETA) -> dict:
-    return {
-        "ngd": "NGD",
-        "lm": f"heavy-ball LM (β={beta:g})",
-        "fd": f"heavy-ball FD (β={beta:g})",
-        "lg": f"heavy-ball LG (β={beta:g})",
-        "nesterov": f"Nesterov (β={beta:g})",
-    }
+    hb = {r: f"heavy-ball {r.upper()} (β={beta:g})" for r in ("lm", "fd", "lg")}
+    return {"ngd": "NGD", **hb, "nesterov": f"Nesterov (β={beta:g})"}
 
 
 def methods(beta: float = BETA) -> dict:
-    """role -> method."""
     gram = ng.Woodbury(DAMPING)
-    return {
-        "ngd": ng.NaturalGradient(gram, ng.LogGrid()),
-        "lm": ng.HeavyBall(gram, beta=beta, transport=ng.LastMomentum()),
-        "fd": ng.HeavyBall(gram, beta=beta, transport=ng.FiniteDifference()),
-        "lg": ng.HeavyBall(gram, beta=beta, transport=ng.LastGradient()),
-        "nesterov": ng.Nesterov(gram, beta=beta, natural=True),
-    }
+    hb = {"lm": ng.LastMomentum, "fd": ng.FiniteDifference, "lg": ng.LastGradient}
+    hb = {r: ng.HeavyBall(gram, beta=beta, transport=t()) for r, t in hb.items()}
+    ngd = ng.NaturalGradient(gram, ng.LogGrid())
+    return {"ngd": ngd, **hb, "nesterov": ng.Nesterov(gram, beta=beta, natural=True)}
 
 
 def _run(sol, seed, plot_x) -> dict:
@@ -146,13 +105,13 @@ def _run(sol, seed, plot_x) -> dict:
 
 
 def _summary(runs: list, steps: int, ensemble: bool) -> dict:
-    """Failures; final errors (all runs, and the converged runs' median); the converged
-    runs' median plateau exit; ms per iteration and member (the ensemble, JIT excluded)."""
+    """Failures, final errors, plateau exits; ms per iteration and member (no JIT)."""
     final = np.array([r["final_error"] for r in runs], dtype=float)
     ok = [r for r in runs if not r["failed"]]
     exits = [r["plateau_exit"] for r in ok if r["plateau_exit"] is not None]
     run_s = [max(r["wall_time"] - r["compile_time"], 0.0) for r in runs]
     run_s = run_s[0] / len(runs) if ensemble else float(np.median(run_s))
+    converged = float(np.median([r["final_error"] for r in ok])) if ok else None
     return {
         "failures": int(sum(r["failed"] for r in runs)),
         "runs": len(runs),
@@ -160,9 +119,7 @@ def _summary(runs: list, steps: int, ensemble: bool) -> dict:
         "final_error_median": float(np.nanmedian(final)),
         "final_error_min": float(np.nanmin(final)),
         "final_error_max": float(np.max(final)) if np.all(np.isfinite(final)) else None,
-        "final_error_median_converged": (
-            float(np.median([r["final_error"] for r in ok])) if ok else None
-        ),
+        "final_error_median_converged": converged,
         "plateau_exit_median": float(np.median(exits)) if exits else None,
         "plateau_exit_per_seed": [r["plateau_exit"] for r in runs],
         "ms_per_iter": 1e3 * run_s / steps,
@@ -181,9 +138,8 @@ def run(quick: bool) -> dict:
         # NGD's seeds are one ensemble; the momentum methods' vmapped solve did not
         # return on this problem (ngflow's ensembles, Dec 2026), so they loop.
         vmap, xs = role == "ngd", jnp.asarray(seeds)
-        sols = _common.sweep(
-            problem, method, xs, steps, vmap, monitors=monitors, key=keys
-        )
+        kw = {"monitors": monitors, "key": keys}
+        sols = _common.sweep(problem, method, xs, steps, vmap, **kw)
         runs = [_run(sol, s, plot_x) for sol, s in zip(sols, seeds, strict=True)]
         results[name[role]] = {
             "role": role,
@@ -193,29 +149,23 @@ def run(quick: bool) -> dict:
             # the figures' convention: one number per method (median over the seeds)
             "final_loss": float(np.nanmedian([r["final_loss"] for r in runs])),
             "final_loss_note": "median over the seeds of the final minibatch loss",
-            "wall_time": runs[0]["wall_time"]
-            if vmap
-            else sum(r["wall_time"] for r in runs),
+            "wall_time": sum(r["wall_time"] for r in runs[: 1 if vmap else None]),
         }
     _compare_with_ngd(results, name["ngd"])
     settings = {
         "quick": quick,
         "pde": f"-eps v'' + v' = 1 on (0, 1), v(0) = v(1) = 0, eps = {EPS:g}",
-        "eps": EPS,
+        **{"eps": EPS, "m": POINTS, "steps": steps, "seeds": list(seeds)},
         "loss": "mean over the m minibatch points of R(v)^2, R = -eps v'' + v' - 1, "
         "+ mean of v^2 at x = 0, 1 (no 1/2)",
         "metric": "ng.Energy() (Gauss-Newton on the stacked residuals)",
         "minibatch": f"m = {POINTS} uniform points, redrawn every step "
         "(ng.Box(0, 1).sampler(m, every=1)); step k uses fold_in(batch key, k)",
-        "m": POINTS,
-        "steps": steps,
-        "seeds": list(seeds),
         "batch_key": f"{BATCH_KEY_OFFSET} + seed",
         "layers": [1, *HIDDEN, 1],
         "num_parameters": ng.num_parameters(problem(seeds[0]).model),
         "gram": f"ng.Woodbury({DAMPING:g}): damping {DAMPING:g} * tr(G)/p",
-        "damping": DAMPING,
-        "beta": BETA,
+        **{"damping": DAMPING, "beta": BETA},
         "step_rule": "ng.LogGrid(): best of 0.5^k, k = 0..30 (early exit)",
         "labels": name,
         "error_eval": f"relative L2 error, composite {NODES}-point Gauss-Legendre on "
@@ -231,8 +181,7 @@ def run(quick: bool) -> dict:
 
 
 def _compare_with_ngd(results: dict, ngd_label: str) -> None:
-    """Per method, on how many seeds it leaves the plateau before / after NGD (a run
-    that never does counts as leaving it at infinity)."""
+    """Per method, on how many seeds it leaves the plateau before / after NGD."""
     exit_ = lambda r: np.inf if r["plateau_exit"] is None else r["plateau_exit"]  # noqa: E731
     reference = [exit_(r) for r in results[ngd_label]["runs"]]
     for result in results.values():
@@ -250,19 +199,14 @@ def _best(results: dict) -> str:
     return min(results, key=key)
 
 
-# ---------------------------------------------------------------------------------------
-# plotting
-
-
 def _curves(runs, key, failed=False):
     return np.array([_common.series(r[key]) for r in runs if r["failed"] == failed])
 
 
 def _seeds_text(seeds) -> str:
     contiguous = list(seeds) == list(range(seeds[0], seeds[0] + len(seeds)))
-    return (
-        f"{seeds[0]}-{seeds[-1]}" if contiguous and len(seeds) > 2 else str(list(seeds))
-    )
+    many = contiguous and len(seeds) > 2
+    return f"{seeds[0]}-{seeds[-1]}" if many else str(list(seeds))
 
 
 def _legend_label(label: str, summary: dict) -> str:
@@ -273,8 +217,7 @@ def _legend_label(label: str, summary: dict) -> str:
 
 
 def _plot_seeds(ax, data, label, reference):
-    """One method: every seed's error (thin; failed runs dotted), the converged runs'
-    median (thick) and NGD's median (black dashed)."""
+    """Per seed (failed: dotted), the converged median (thick) and NGD's (dashed)."""
     result = data["methods"][label]
     color, summary = COLORS[result["role"]], result["summary"]
     ok, bad = _curves(result["runs"], "error"), _curves(result["runs"], "error", True)
@@ -287,14 +230,12 @@ def _plot_seeds(ax, data, label, reference):
     if reference is not None and result["role"] != "ngd":
         ax.semilogy(reference, color="k", lw=1.2, ls="--")
     ax.axhline(FAIL_ERROR, color="0.5", lw=0.6)
-    ax.set(ylim=(1e-7, 1e3), xlabel="iteration")
+    _common.finish(ax, ylim=(1e-7, 1e3), xlabel="iteration")
     title = f"{label}\n{summary['failures']}/{summary['runs']} failed (dotted)"
     ax.set_title(title, fontsize=9, color="C3" if summary["failures"] else "k")
-    ax.grid(True, alpha=0.3)
 
 
-def _plot_medians(ax, data, key):
-    """Median (line) and interquartile range (band) of the converged runs, per method."""
+def _plot_medians(ax, data, key, **settings):
     for label, result in data["methods"].items():
         curves = _curves(result["runs"], key)
         color = COLORS[result["role"]]
@@ -303,8 +244,8 @@ def _plot_medians(ax, data, key):
             ax.plot([], [], color=color, label=name)
             continue
         _common.draw_band(ax, None, _common.band(curves, 25, 75), color, name)
-    ax.set(xlabel="iteration")
-    ax.grid(True, alpha=0.3)
+    legend = {"fontsize": 8, "loc": "lower left"}
+    _common.finish(ax, legend, xlabel="iteration", **settings)
 
 
 def plot(data: dict, path) -> None:
@@ -325,31 +266,26 @@ def plot(data: dict, path) -> None:
     seeds_axes[-1].plot([], [], "k--", label="NGD median")
     seeds_axes[-1].legend(fontsize=8, loc="upper right")
     ax_err, ax_loss = fig.add_subplot(grid[1, :5]), fig.add_subplot(grid[1, 5:])
-    _plot_medians(ax_err, data, "error")
-    _plot_medians(ax_loss, data, "losses")
-    ax_err.set(ylabel="relative L² error", ylim=(1e-7, 3))
-    ax_err.set_title("Relative L² error: median and IQR of the converged runs")
-    ax_loss.set(ylabel="minibatch loss  mean R(v)² + mean v(0, 1)²", ylim=(1e-10, 10))
-    ax_loss.set_title(
-        "Loss on the current minibatch (same statistics; a failed run "
-        "ends at\nloss 1: the network is flat, v ≈ 0)"
-    )
-    for ax in (ax_err, ax_loss):
-        ax.legend(fontsize=8, loc="lower left")
+    title = "Relative L² error: median and IQR of the converged runs"
+    kw = {"ylabel": "relative L² error", "ylim": (1e-7, 3), "title": title}
+    _plot_medians(ax_err, data, "error", **kw)
+    title = "Loss on the current minibatch (same statistics; a failed run ends at\n"
+    title += "loss 1: the network is flat, v ≈ 0)"
+    kw = {"ylabel": "minibatch loss  mean R(v)² + mean v(0, 1)²", "ylim": (1e-10, 10)}
+    _plot_medians(ax_loss, data, "losses", **kw, title=title)
     ax_exit = fig.add_subplot(grid[2, :5])
     corner = grid[2, 5:].subgridspec(2, 1, height_ratios=(2, 1))
     ax_sol = fig.add_subplot(corner[0])
     _plot_exits(ax_exit, data)
     _plot_solution(ax_sol, fig.add_subplot(corner[1], sharex=ax_sol), data)
     damping = f"{s['damping']:g}".replace("e-0", "e-")
-    fig.suptitle(
+    title = (
         f"Seed {SEED}, {SECTION}: {TITLE}\nε = {s['eps']:g}, [1, 20, 20, 1] tanh, m = "
         f"{s['m']} points redrawn every step, energy metric, damped Gram solve (λ = "
         f"{damping}·tr G/p), log-grid step, β = {s['beta']:g}, {s['steps']} steps, seeds "
-        f"{_seeds_text(s['seeds'])}",
-        fontsize=11,
+        f"{_seeds_text(s['seeds'])}"
     )
-    _common.save(fig, path)
+    _common.save(fig, path, title, 11)
 
 
 def _plot_exits(ax, data):
@@ -369,19 +305,19 @@ def _plot_exits(ax, data):
             ax.plot([i - 0.3, i + 0.3], med, color=color, lw=2)
         ticks.append(label.replace(" (", "\n("))
         if result["role"] != "ngd":
-            ticks[-1] += (
-                f"\nbefore NGD: {summary['exits_before_ngd']}/{summary['runs']}"
-            )
+            before = f"{summary['exits_before_ngd']}/{summary['runs']}"
+            ticks[-1] += f"\nbefore NGD: {before}"
     ax.axhline(steps, color="0.5", lw=0.8)
     ax.text(len(names) - 0.5, steps * 1.08, "failed ×", ha="right", va="center")
     ax.set_xticks(range(len(names)), ticks, fontsize=8)
-    ax.set(
-        ylim=(0, steps * 1.15), ylabel=f"first iteration with error < {PLATEAU_ERROR:g}"
+    ylabel = f"first iteration with error < {PLATEAU_ERROR:g}"
+    title = (
+        "Leaving the initial plateau: per seed (dots), median of the converged runs "
     )
-    ax.set_title(
-        "Leaving the initial plateau: per seed (dots), median of the converged runs (bar),"
-        "\n× = failed run; below: seeds on which the method leaves it before NGD"
+    title += (
+        "(bar),\n× = failed run; below: seeds on which the method leaves it before NGD"
     )
+    ax.set(ylim=(0, steps * 1.15), ylabel=ylabel, title=title)
     ax.grid(True, axis="y", alpha=0.3)
 
 
@@ -396,14 +332,11 @@ def _plot_solution(ax, ax_pointwise, data):
     color = COLORS[result["role"]]
     ax.plot(x, exact, "k-", lw=4, alpha=0.3, label="exact v*")
     ax.plot(x, v, color=color, lw=1.4, ls="--", label=f"{best}, seed {run_['seed']}")
-    ax.set(
-        ylabel="v(x)",
-        title="Final solution of the best method (fewest failures, then earliest median\n"
-        f"plateau exit), its median seed: relative L² error {run_['final_error']:.1e}",
+    title = "Final solution of the best method (fewest failures, then earliest median\n"
+    title += (
+        f"plateau exit), its median seed: relative L² error {run_['final_error']:.1e}"
     )
     ax.tick_params(labelbottom=False)
-    ax.legend(fontsize=8, loc="upper left")
-    ax.grid(True, alpha=0.3)
+    _common.finish(ax, {"fontsize": 8, "loc": "upper left"}, ylabel="v(x)", title=title)
     ax_pointwise.semilogy(x, np.abs(v - exact), color=color, lw=1)
-    ax_pointwise.set(xlabel="x", ylabel="|v − v*|")
-    ax_pointwise.grid(True, alpha=0.3)
+    _common.finish(ax_pointwise, xlabel="x", ylabel="|v − v*|")

@@ -1,40 +1,13 @@
-"""Seed 003, "Toy example: escaping local minima": momentum carries natural gradient descent
-out of a local minimum.
+"""Seed 003, slides 'Toy example: escaping local minima': one parameter θ₁ draws the
+parabola c = (θ₁, θ₁²) in the 2D function space of `_toy`; the loss ½‖u − v‖²_K along it
+has a local and a global minimum, and the run starts in the local one's basin. GD, Euclidean
+heavy-ball, NGD, heavy-ball on NGD steps, natural heavy-ball LM/FD/LG, natural Nesterov
+and (full run) the heavy-ball flows; a robustness grid over β × step size.
 
-One parameter θ₁ draws a parabola in the 2D function space of `_toy`
-(Φ = [1, √2 sin 2πx], coefficients c ∈ R²): v_θ = θ₁ bᵀΦ + θ₁² b⊥ᵀΦ, built as
-`ng.QuadraticModel(basis, B = bᵀ, Q = 2 b⊥)` (p = 1: (θB + ½θQθ) = θb + θ²b⊥; checked
-in `run`). The loss ½‖u − v‖²_K has a target u off the curve, so along the curve it is a
-quartic in θ₁ with a local and a global minimum. Started in the basin of the local one,
-gradient descent (GD) and natural gradient descent (NGD) stop there; heavy-ball momentum
-(the slides' dv^LM = P_T[β p_{k−1} − α∇L]) and its variants may roll over the barrier.
-LG's "momentum" is β times the previous gradient step, never accumulated.
-
-Choices where the slides are silent: b = (1, 0), b⊥ = (0, 1) (the curve c = (θ, θ²)),
-K = I, u = (0.3, 2), θ₁(0) = −2.5; the metric of every natural method is the loss's
-Gauss–Newton metric (`ng.GaussNewton()`, here ‖·‖_K = L²), solved by `ng.Pinv()`;
-constant steps α = 0.2 for the natural methods, α = 0.02 for GD and parameter-space
-heavy-ball (GD with α = 0.2 jumps over the barrier in one step, which is not the point),
-β = 0.95, 300 steps. Methods: GD; heavy-ball in parameter space (Polyak, Euclidean
-metric); NGD; heavy-ball on natural steps with parameter momentum (`ParameterMomentum`,
-the discretisation of `ng.NaturalHeavyBallFlow`); natural heavy-ball with the
-transports LM, FD, LG (`ng.HeavyBall`), and natural Nesterov (`ng.Nesterov`). LG uses
-the library's sign (the previous step −α∇L, see `ng.LastGradient`). Flows (full run
-only): the heavy-ball flows θ'' = −γθ' − M⁻¹∇L, Euclidean (M = I) and natural
-(`ng.NaturalHeavyBallFlow`, M = G), with γ = (1 − β)/√α and time √α per iteration: the
-continuous limits of parameter-space heavy-ball and of heavy-ball on natural steps.
-
-Robustness (`robustness` in the JSON): the final θ₁ and where it ends ("global" = within
-0.05 of the global θ₁) over a grid of β × step multipliers of the base α, each row of
-the grid one ensemble solve (`_common.sweep`). `--quick` runs the slides' six methods
-on a 2 × 2 grid and no flow.
-
-Asserted (tests, quick run): the loss along the curve has a real local minimum (well
-above the global one, below the barrier) and the start lies in its basin; GD, NGD and
-LG stop at the local minimum and never leave its basin; natural heavy-ball LM, FD and
-natural Nesterov end at the global minimum; the recorded function-space points lie on
-the parabola c = (θ, θ²); on the robustness grid LM escapes everywhere, GD, NGD and LG
-nowhere.
+Plotted: function space, loss along θ₁, θ₁ and loss per iteration, the robustness grid.
+Asserted (tests): GD, NGD and LG stay in the local minimum; natural heavy-ball LM, FD and
+Nesterov reach the global one; the iterates lie on the parabola; on the grid LM escapes
+everywhere, GD, NGD and LG nowhere.
 """
 
 import functools
@@ -52,16 +25,9 @@ SEED = "003"
 SECTION = "slides, 'Toy example: escaping local minima'"
 TITLE = "Escaping a local minimum with natural heavy-ball momentum"
 
-B_VEC = np.array([1.0, 0.0])
-B_PERP = np.array([0.0, 1.0])
-K = np.eye(2)
-U = np.array([0.3, 2.0])
-THETA0 = -2.5
-STEP_NATURAL = 0.2
-STEP_EUCLIDEAN = 0.02
-BETA = 0.95
-STEPS = 300
-FLOW_SAVES = 201
+B_VEC, B_PERP, K, U = np.eye(2)[0], np.eye(2)[1], np.eye(2), np.array([0.3, 2.0])
+THETA0, BETA, STEPS, FLOW_SAVES = -2.5, 0.95, 300, 201
+STEP_NATURAL, STEP_EUCLIDEAN = 0.2, 0.02
 ESCAPE_TOL = 0.05  # |θ_final − θ_min| that counts as "at" a minimum
 SWEEP = {
     "quick": {"betas": [0.9, 0.95], "step_factors": [0.5, 1.0]},
@@ -71,20 +37,11 @@ SWEEP = {
     },
 }
 
-LABELS = {
-    "gd": "GD",
-    "hb": "heavy-ball, parameter space",
-    "ngd": "NGD",
-    "pm": "heavy-ball on NGD steps",
-    "lm": "natural heavy-ball LM",
-    "fd": "natural heavy-ball FD",
-    "lg": "natural heavy-ball LG",
-    "nesterov": "natural Nesterov",
-}
-FLOW_LABELS = {
-    "nhbf": "natural heavy-ball flow",
-    "hbf": "heavy-ball flow (Euclidean)",
-}
+LABELS = {"gd": "GD", "hb": "heavy-ball, parameter space", "ngd": "NGD"}
+LABELS |= {"pm": "heavy-ball on NGD steps"}
+LABELS |= {r: f"natural heavy-ball {r.upper()}" for r in ("lm", "fd", "lg")}
+LABELS["nesterov"] = "natural Nesterov"
+FLOW_LABELS = {"nhbf": "natural heavy-ball flow", "hbf": "heavy-ball flow (Euclidean)"}
 # --quick keeps the methods the slides name and no flow (each is one XLA compilation).
 QUICK_ROLES = ("gd", "ngd", "lm", "fd", "lg", "nesterov")
 EUCLIDEAN_ROLES = ("gd", "hb")
@@ -107,19 +64,12 @@ def stationary_points() -> dict:
     coeffs = [2 * p @ K @ p, 3 * b @ K @ p, b @ K @ b - 2 * p @ K @ U, -(b @ K @ U)]
     roots = np.sort(np.real(np.roots(coeffs)[np.abs(np.imag(np.roots(coeffs))) < 1e-9]))
     if roots.size != 3:
-        raise ValueError(
-            "the loss along the curve must have two minima and one maximum"
-        )
+        raise ValueError("the loss along the curve must have two minima and a maximum")
     minima = sorted([roots[0], roots[2]], key=loss_along)
-    return {
-        "theta_global": minima[0],
-        "theta_local": minima[1],
-        "theta_barrier": roots[1],
-        "loss_global": loss_along(minima[0]),
-        "loss_local": loss_along(minima[1]),
-        "loss_barrier": loss_along(roots[1]),
-        "loss_start": loss_along(THETA0),
-    }
+    points = {"global": minima[0], "local": minima[1], "barrier": roots[1]}
+    out = {f"theta_{k}": v for k, v in points.items()}
+    out.update({f"loss_{k}": loss_along(v) for k, v in points.items()})
+    return {**out, "loss_start": loss_along(THETA0)}
 
 
 def make_model(theta0=THETA0):
@@ -139,23 +89,22 @@ def problems() -> dict:
     }
 
 
+TRANSPORTS = ng.ParameterMomentum, ng.LastMomentum, ng.FiniteDifference, ng.LastGradient
+
+
 def methods(step_natural=STEP_NATURAL, step_euclidean=STEP_EUCLIDEAN, beta=BETA):
-    """role -> method."""
     gram, a, e = ng.Pinv(), ng.Constant(step_natural), ng.Constant(step_euclidean)
-    return {
-        "gd": ng.GradientDescent(e),
-        "hb": ng.HeavyBall(gram, e, beta, ng.ParameterMomentum()),  # Polyak (Euclidean)
-        "ngd": ng.NaturalGradient(gram, a),
-        "pm": ng.HeavyBall(gram, a, beta, ng.ParameterMomentum()),
-        "lm": ng.HeavyBall(gram, a, beta, ng.LastMomentum()),
-        "fd": ng.HeavyBall(gram, a, beta, ng.FiniteDifference()),
-        "lg": ng.HeavyBall(gram, a, beta, ng.LastGradient()),
-        "nesterov": ng.Nesterov(gram, a, beta),
-    }
+    out = {"gd": ng.GradientDescent(e)}
+    out["hb"] = ng.HeavyBall(
+        gram, e, beta, ng.ParameterMomentum()
+    )  # Polyak (Euclidean)
+    out["ngd"] = ng.NaturalGradient(gram, a)
+    for role, transport in zip(("pm", "lm", "fd", "lg"), TRANSPORTS, strict=True):
+        out[role] = ng.HeavyBall(gram, a, beta, transport())
+    return out | {"nesterov": ng.Nesterov(gram, a, beta)}
 
 
 def _sweep_method(role, x):
-    """The method of `role` at grid point x = {"beta", "factor"}."""
     f = x["factor"]
     return methods(STEP_NATURAL * f, STEP_EUCLIDEAN * f, x["beta"])[role]
 
@@ -205,14 +154,11 @@ def _sweep(probs, facts, quick: bool) -> dict:
         rows = np.reshape(final, grid[0].shape).tolist()
         outcomes = [[outcome(t, facts) for t in row] for row in rows]
         table[LABELS[role]] = {"final_theta": rows, "outcome": outcomes}
-    return {
-        "betas": betas,
-        "step_factors": factors,
-        "steps_natural": [STEP_NATURAL * f for f in factors],
-        "steps_euclidean": [STEP_EUCLIDEAN * f for f in factors],
-        "note": "rows β, columns step = base step × factor; β is ignored by GD and NGD",
-        "table": table,
-    }
+    out = {"betas": betas, "step_factors": factors}
+    out["steps_natural"] = [STEP_NATURAL * f for f in factors]
+    out["steps_euclidean"] = [STEP_EUCLIDEAN * f for f in factors]
+    note = "rows β, columns step = base step × factor; β is ignored by GD and NGD"
+    return out | {"note": note, "table": table}
 
 
 def _summary(sweep) -> dict:
@@ -227,9 +173,8 @@ def _summary(sweep) -> dict:
             for a, o in zip(steps, row, strict=True)
             if o == "global"
         ]
-        out[label] = (
-            f"escapes in {len(escaped)}/{total}: {'; '.join(escaped) or 'none'}"
-        )
+        text = "; ".join(escaped) or "none"
+        out[label] = f"escapes in {len(escaped)}/{total}: {text}"
     return out
 
 
@@ -263,20 +208,13 @@ def run(quick: bool) -> dict:
         "v = theta b^T Phi + theta^2 b_perp^T Phi",
         "basis": "Phi = [1, sqrt(2) sin(2 pi x)] on [0, 1], midpoint rule, "
         f"{_toy.N_QUAD} points (exact)",
-        "b": B_VEC,
-        "b_perp": B_PERP,
-        "K": K,
-        "u": U,
-        "theta0": THETA0,
+        **{"b": B_VEC, "b_perp": B_PERP, "K": K, "u": U, "theta0": THETA0},
         "loss": "ng.WeightedLeastSquares(u, points, point_K(K)) = 1/2 |u - v|_K^2",
         "metric": "ng.GaussNewton() (= ng.Weighted(point_K(K)); here K = I, the L2 metric) "
         "for the natural methods; ng.Euclidean() for GD and parameter-space heavy-ball",
         "gram": "ng.Pinv()",
-        "step_natural": STEP_NATURAL,
-        "step_euclidean": STEP_EUCLIDEAN,
-        "beta": BETA,
-        "steps": STEPS,
-        "escape_tol": ESCAPE_TOL,
+        **dict(step_natural=STEP_NATURAL, step_euclidean=STEP_EUCLIDEAN, beta=BETA),
+        **{"steps": STEPS, "escape_tol": ESCAPE_TOL},
         "stationary_points": facts,
         "flow_gamma": "(1 - beta) / sqrt(alpha); flow time sqrt(alpha) per iteration "
         "(natural gradient flow: alpha per iteration)",
@@ -287,23 +225,9 @@ def run(quick: bool) -> dict:
         "robustness_summary": _summary(sweep),
         "versions": _common.versions(),
     }
-    return _common.jsonable(
-        {
-            "settings": settings,
-            "methods": results,
-            "flows": flows,
-            "landscape": {
-                "theta": theta_plot,
-                "c": curve(theta_plot),
-                "loss": loss_along(theta_plot),
-            },
-            "robustness": sweep,
-        }
-    )
-
-
-def _role_of(s, label):
-    return {v: k for k, v in s["labels"].items()}[label]
+    land = {"theta": theta_plot, "c": curve(theta_plot), "loss": loss_along(theta_plot)}
+    out = {"settings": settings, "methods": results, "flows": flows, "landscape": land}
+    return _common.jsonable({**out, "robustness": sweep})
 
 
 FLOW_COLORS = {"nhbf": "tab:pink", "hbf": "tab:brown"}
@@ -319,8 +243,6 @@ def plot(data: dict, path) -> None:
     u, c_curve = np.asarray(s["u"]), _toy.xy(land["c"])
     flows = [(FLOW_COLORS[r], lab) for r, lab in s["flow_labels"].items()]
     flows = [(c, lab, data["flows"][lab]) for c, lab in flows if lab in data["flows"]]
-
-    # (a) function space: loss contours, the curve, u, iterates.
     x0, x1 = np.meshgrid(np.linspace(-3, 2.5, 200), np.linspace(-1, 7.5, 200))
     r = np.stack([u[0] - x0, u[1] - x1], -1)
     field = 0.5 * np.einsum("...i,ij,...j->...", r, np.asarray(s["K"]), r)
@@ -328,33 +250,21 @@ def plot(data: dict, path) -> None:
     ax_f.contour(x0, x1, field, levels=levels, colors="0.85", linewidths=0.8)
     ax_f.plot(*c_curve.T, color="0.3", lw=1, label="manifold θ₁ ↦ v_θ")
     ax_f.plot(*u, "k*", ms=14, label="target u")
-    for key, mk, name in (
-        ("theta_local", "X", "local"),
-        ("theta_global", "P", "global"),
-    ):
-        cm = curve(facts[key])
+    for name, mk in (("local", "X"), ("global", "P")):
+        cm = curve(facts[f"theta_{name}"])
         ax_f.plot(*cm, mk, color="0.2", ms=10, mfc="none", label=f"{name} min")
-    for ax in (ax_l, ax_t):
-        for key in ("theta_local", "theta_barrier", "theta_global"):
-            line = ax.axvline if ax is ax_l else ax.axhline
-            if ax is ax_l or key != "theta_barrier":
-                line(facts[key], color="0.7", lw=0.8, ls=":")
+    for key in ("theta_local", "theta_barrier", "theta_global"):
+        ax_l.axvline(facts[key], color="0.7", lw=0.8, ls=":")
+        if key != "theta_barrier":
+            ax_t.axhline(facts[key], color="0.7", lw=0.8, ls=":")
     ax_l.plot(land["theta"], land["loss"], color="0.3", lw=1.2, label="L along θ₁")
     for label, rec in data["methods"].items():
-        st = _toy.STYLE[_role_of(s, label)]
+        st = _toy.STYLE[_toy.role_of(s, label)]
         th, loss = _common.series(rec["theta"])[:, 0], _common.series(rec["losses"])
         line = dict(color=st["color"], ls=st["ls"], label=label)
-        ax_f.plot(
-            *_toy.xy(rec["c"]).T, **line, marker=st["marker"], ms=3, lw=0.8, markevery=4
-        )
-        ax_l.plot(
-            th,
-            loss,
-            **{**line, "ls": "none"},
-            marker=st["marker"],
-            ms=4,
-            alpha=0.6,
-        )
+        mark = {**line, "marker": st["marker"]}
+        ax_f.plot(*_toy.xy(rec["c"]).T, **mark, ms=3, lw=0.8, markevery=4)
+        ax_l.plot(th, loss, **{**mark, "ls": "none"}, ms=4, alpha=0.6)
         ax_t.plot(th, lw=1, **line)
         ax_loss.semilogy(loss - floor, lw=1, **line)
     for color, label, rec in flows:
@@ -376,8 +286,6 @@ def plot(data: dict, path) -> None:
     title = f"(d) loss above the global minimum L* = {floor:.4f} (dotted: local min)"
     legend = {"fontsize": 6, "ncol": 2, "loc": "lower left"}
     _common.finish(ax_loss, legend, xlabel="iteration", ylabel="L − L*", title=title)
-
-    # (e) robustness grid.
     rob = data["robustness"]
     names = list(rob["table"])
     colors = {"global": "tab:green", "local": "tab:red", "diverged": "0.2"}
@@ -387,34 +295,26 @@ def plot(data: dict, path) -> None:
         for j, row in enumerate(rob["table"][name]["outcome"]):
             for k, o in enumerate(row):
                 ax_r.add_patch(_rect(j * (nf + 1) + k, i, colors[o]))
-    ax_r.set_xlim(-0.5, nb * (nf + 1) - 0.5)
-    ax_r.set_ylim(len(names) - 0.5, -0.5)
+    ax_r.set(xlim=(-0.5, nb * (nf + 1) - 0.5), ylim=(len(names) - 0.5, -0.5))
     ax_r.set_yticks(range(len(names)), names, fontsize=8)
     ticks = [j * (nf + 1) + k for j in range(nb) for k in range(nf)]
     ax_r.set_xticks(ticks, [f"×{f:g}" for _ in range(nb) for f in rob["step_factors"]])
     ax_r.tick_params(axis="x", labelsize=7)
     at = ax_r.get_xaxis_transform()
     for j, b in enumerate(rob["betas"]):
-        x = j * (nf + 1) + (nf - 1) / 2
-        ax_r.text(
-            x, 1.01, f"β = {b:g}", ha="center", va="bottom", fontsize=8, transform=at
-        )
+        x, text = j * (nf + 1) + (nf - 1) / 2, f"β = {b:g}"
+        ax_r.text(x, 1.01, text, ha="center", va="bottom", fontsize=8, transform=at)
     handles = [_rect(0, 0, c, label=o) for o, c in colors.items()]
-    ax_r.legend(
-        handles=handles, fontsize=7, loc="lower left", bbox_to_anchor=(1.0, 0.0)
-    )
-    ax_r.set_title(
-        f"(e) where the run ends after {s['steps']} steps, over β and step size "
-        f"(× α = {s['step_natural']:g} natural, {s['step_euclidean']:g} Euclidean)",
-        pad=20,
-    )
-    fig.suptitle(
+    ax_r.legend(handles=handles, fontsize=7, loc="lower left", bbox_to_anchor=(1, 0))
+    title = f"(e) where the run ends after {s['steps']} steps, over β and step size "
+    title += f"(× α = {s['step_natural']:g} natural, {s['step_euclidean']:g} Euclidean)"
+    ax_r.set_title(title, pad=20)
+    title = (
         f"Seed {SEED}, {SECTION}: {TITLE}\nv = θ₁ bᵀΦ + θ₁² b⊥ᵀΦ, loss ½‖u − v‖²_K, "
         f"u = ({u[0]:g}, {u[1]:g}), K = I; Gauss–Newton metric, α = {s['step_natural']:g} "
-        f"(GD, Euclidean heavy-ball: {s['step_euclidean']:g}), β = {s['beta']:g}",
-        fontsize=11,
+        f"(GD, Euclidean heavy-ball: {s['step_euclidean']:g}), β = {s['beta']:g}"
     )
-    _common.save(fig, path)
+    _common.save(fig, path, title, 11)
 
 
 def _rect(x, y, color, label=None):

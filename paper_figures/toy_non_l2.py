@@ -1,44 +1,16 @@
-"""Seed 003, "Toy example: not L² loss": natural gradient with the L² metric is biased for
-a non-L² loss, and momentum makes up part of the difference.
+"""Seed 003, slides 'Toy example: not L² loss': for the loss ½‖f(u) − f(v)‖²_K, with the
+radial distortion f(v) = (1 + ω‖v − q‖²)(v − q) + q about a fixed point q = R₉₀(u − v₀) + v₀,
+NGD with the L² metric is biased; momentum makes up part of the difference. A quadratic
+model (p = 2) in the 2D function space of `_toy`; GD, NGD with the L² and Gauss–Newton
+metrics, natural heavy-ball LM, FD, LG (L²; LG by the toy's `L2LastGradient`), the L² flow
+(full run) and a β sweep of the heavy-ball variants.
 
-Function space is the 2D space of `_toy` (Φ = [1, √2 sin 2πx], coefficients c ∈ R²,
-‖v‖_{L²} = |c|). The loss is ½‖f(u) − f(v)‖²_K with the radial distortion
-f(v) = (1 + ω‖v − q‖²)(v − q) + q, acting on the coefficients. The slides write
-q = R(u − v) + v; we read it as a FIXED point q = R(u − v₀) + v₀, with R the rotation by
-+90° and v₀ the initial function (the slides do not say whether q follows the iterate;
-a moving q would change the loss at every step). f is a bijection of the plane
-(radially r ↦ r(1 + ωr²)), so the only minimum is v = u, but the loss is not ½‖u − v‖²:
-its Hessian at u is J_fᵀKJ_f, not K, and J_f stretches the direction to q by
-1 + 3ω‖v − q‖² against 1 + ω‖v − q‖² across it.
-
-Model (the slides' nonlinear toy manifold, our choice of numbers): p = 2,
-`ng.QuadraticModel(basis, B, Q)`, c(θ) = θᵀB + ½θᵀQθ with B = [[1, 0], [0.6, 0.8]],
-Q₀₁ = Q₁₀ = (0.5, 0), Q₁₁ = (0, 0.5), Q₀₀ = 0; θ(0) = 0 so v₀ = 0. Since p = m = 2 the
-tangent space is the whole plane (the Jacobian of c stays invertible on the paths), so
-the L² natural gradient is the L² gradient of the loss in function space, and the
-transports differ only through the curvature of θ ↦ c. K = diag(1, 0.2), ω = 1,
-u = (1, 1), so q = (−1, 1). The loss is `ng.SumOfSquares` of K^{1/2}(f(c_u) − f(c_v)).
-
-Methods (100 steps, constant steps): GD (α = 0.005; with 0.01 it does not converge);
-NGD with the L² metric (`ng.L2`, α = 0.01; with 0.02 it does not converge: the loss's
-stiffness, not the parametrisation, limits the step); NGD with the loss's Gauss–Newton
-metric (`ng.GaussNewton()`, α = 0.5: the metric of this loss's Hessian, to first order
-f(v) moves straight to f(u)); natural heavy-ball with the L² metric and the transports
-LM, FD, LG, all with α = 0.01, β = 0.5. LG with the L² metric needs the L² gradient at
-the previous iterate, which `ng.LastGradient` does not provide (it requires the
-Gauss–Newton metric, where the functional gradient is the loss residual):
-`L2LastGradient` below computes it for this toy (w = −α_{k−1}·∇_{L²}L(v_{k−1}), the
-library's sign). The natural gradient flow with the L² metric (full run only; time α
-per iteration) is the limit of NGD-L².
-
-β sweep (`beta_sweep`): the final loss of LM, FD and LG at the same α over several β,
-one ensemble solve per transport (`_common.sweep`).
-
-Asserted (tests, quick run): q is the fixed point R(u − v₀) + v₀; the final losses are
-ordered Gauss–Newton < LM ≈ FD < LG < NGD-L² < GD, each by a factor of 10 or more, and
-all converge; the same order holds for the distance to u; NGD-L² first moves away from
-u, Gauss–Newton does not; the tangent map stays of rank 2; all L² methods take the same
-first step; in the β sweep at β = 0.7 LM gains more while LG is worse than NGD-L².
+Plotted: iterates in function space and in f-coordinates, loss and distance to u per
+iteration, final loss over β.
+Asserted (tests): q is the fixed point; final losses ordered Gauss–Newton < LM ≈ FD < LG
+< NGD-L² < GD, each by 10× or more, the same order for the distance to u; NGD-L² first
+moves away from u, Gauss–Newton does not; the tangent map stays of rank 2; all L² methods
+take the same first step; at β = 0.7 LM gains more while LG is worse than NGD-L².
 """
 
 import functools
@@ -57,30 +29,14 @@ SEED = "003"
 SECTION = "slides, 'Toy example: not L² loss'"
 TITLE = "A non-L² loss: NGD with the L² metric is biased; momentum and Gauss–Newton"
 
-B = np.array([[1.0, 0.0], [0.6, 0.8]])
-Q_SCALE = 0.5
-K = np.diag([1.0, 0.2])
-OMEGA = 1.0
-U = np.array([1.0, 1.0])
-THETA0 = np.zeros(2)
-ROTATION_DEG = 90.0
-STEP_GD = 0.005
-STEP_L2 = 0.01
-STEP_GN = 0.5
-BETA = 0.5
-STEPS = 100
-FLOW_SAVES = 201
+B, Q_SCALE, K = np.array([[1.0, 0.0], [0.6, 0.8]]), 0.5, np.diag([1.0, 0.2])
+OMEGA, U, THETA0, ROTATION_DEG = 1.0, np.array([1.0, 1.0]), np.zeros(2), 90.0
+STEP_GD, STEP_L2, STEP_GN, BETA, STEPS, FLOW_SAVES = 0.005, 0.01, 0.5, 0.5, 100, 201
 FLOW_TIME = STEPS * STEP_L2
 LANDSCAPE = {"x0": (-0.15, 1.35), "x1": (-0.3, 1.15), "num": 76}
 
-LABELS = {
-    "gd": "GD",
-    "ngd_l2": "NGD, L² metric",
-    "ngd_gn": "NGD, Gauss–Newton metric",
-    "lm": "natural heavy-ball LM (L²)",
-    "fd": "natural heavy-ball FD (L²)",
-    "lg": "natural heavy-ball LG (L²)",
-}
+LABELS = {"gd": "GD", "ngd_l2": "NGD, L² metric", "ngd_gn": "NGD, Gauss–Newton metric"}
+LABELS |= {r: f"natural heavy-ball {r.upper()} (L²)" for r in ("lm", "fd", "lg")}
 FLOW_LABELS = {"ngf_l2": "natural gradient flow, L² metric"}
 FLOW_COLOR = "tab:cyan"
 BETA_SWEEP = (0.3, 0.5, 0.7, 0.8)  # momentum variants, same α: final losses recorded
@@ -134,10 +90,7 @@ _SQRT_W = jnp.sqrt(_toy.WEIGHTS)
 
 
 class L2LastGradient(ng.AbstractTransport):
-    """LG with the L² metric for this toy: $w_k = -s_{k-1}\\nabla_{L^2}L(v_{k-1})$ as the
-    metric's features $\\sqrt{w_n}\\,g(x_n)$, $g = (\\nabla_c L)^\\top\\Phi$ the $L^2$ Riesz
-    representer of $dL(v_{k-1})$ ($\\Phi$ orthonormal). `ng.LastGradient` needs the
-    Gauss–Newton metric (its functional gradient is the loss residual)."""
+    """LG with the L² metric (`ng.LastGradient` needs Gauss–Newton): w = −s ∇_{L²}L(v_{k−1})."""
 
     def function(self, tangent, previous):
         values = tangent.values_at(previous.theta)  # √w v_{k-1}(X): the L2 features
@@ -172,9 +125,7 @@ def _sweep_method(role, beta):
 
 
 # One factory per role, built once: an ensemble solve compiles per factory identity.
-SWEEP_METHODS = {
-    role: functools.partial(_sweep_method, role) for role in ("lm", "fd", "lg")
-}
+SWEEP_METHODS = {r: functools.partial(_sweep_method, r) for r in ("lm", "fd", "lg")}
 
 
 def _beta_sweep(probs) -> dict:
@@ -189,8 +140,8 @@ def _beta_sweep(probs) -> dict:
 def _flow(probs) -> dict:
     flow = ng.NaturalGradientFlow()
     flow = _toy.flow(probs["l2"], flow, FLOW_TIME, FLOW_SAVES, repr(flow), STEP_L2)
-    flow["f"] = distort(np.asarray(flow["c"]))
-    flow["distance_to_u"] = np.linalg.norm(np.asarray(flow["c"]) - U, axis=1)
+    c = np.asarray(flow["c"])
+    flow.update(f=distort(c), distance_to_u=np.linalg.norm(c - U, axis=1))
     flow["limit_of"] = "NGD, L2 metric (time alpha per iteration)"
     return flow
 
@@ -201,18 +152,12 @@ def run(quick: bool) -> dict:
     for role, (key, method) in methods().items():
         rec = _toy.discrete(probs[key], method, STEPS, repr(method))
         c = np.asarray(rec["c"])
-        rec["f"] = distort(c)
-        rec["distance_to_u"] = np.linalg.norm(c - U, axis=1)
+        rec.update(f=distort(c), distance_to_u=np.linalg.norm(c - U, axis=1))
         rec["final_distance_to_u"] = float(np.linalg.norm(c[-1] - U))
         results[LABELS[role]] = rec
     sweep = _beta_sweep(probs)
-    flows = {}
-    if not quick:  # one more XLA compilation (diffrax)
-        flows[FLOW_LABELS["ngf_l2"]] = _flow(probs)
-    lo0, hi0 = LANDSCAPE["x0"]
-    lo1, hi1 = LANDSCAPE["x1"]
-    x0 = np.linspace(lo0, hi0, LANDSCAPE["num"])
-    x1 = np.linspace(lo1, hi1, LANDSCAPE["num"])
+    flows = {} if quick else {FLOW_LABELS["ngf_l2"]: _flow(probs)}
+    x0, x1 = (np.linspace(*LANDSCAPE[k], LANDSCAPE["num"]) for k in ("x0", "x1"))
     grid = np.stack(np.meshgrid(x0, x1), -1)
     final = {LABELS[r]: results[LABELS[r]]["final_loss"] for r in LABELS}
     settings = {
@@ -221,29 +166,21 @@ def run(quick: bool) -> dict:
         "flow_labels": FLOW_LABELS,
         "model": "ng.QuadraticModel(_toy.basis, B, Q): c(theta) = theta^T B + 1/2 theta^T Q "
         "theta (nonlinear, p = 2)",
-        "B": B,
-        "Q": Q_tensor(),
-        "theta0": THETA0,
-        "v0": V0,
-        "u": U,
-        "K": K,
-        "omega": OMEGA,
-        "rotation_deg": ROTATION_DEG,
-        "q": Q_POINT,
-        "f_u": distort(U),
+        **{"B": B, "Q": Q_tensor(), "theta0": THETA0, "v0": V0, "u": U, "K": K},
+        **{
+            "omega": OMEGA,
+            "rotation_deg": ROTATION_DEG,
+            "q": Q_POINT,
+            "f_u": distort(U),
+        },
         "q_interpretation": "the slides' q = R(u - v) + v read as the FIXED point "
         "q = R(u - v0) + v0, R the rotation by +90 degrees, v0 the initial function",
         "f": "f(c) = (1 + omega |c - q|^2)(c - q) + q on the coefficients (|.| = L2 norm)",
         "loss": "ng.SumOfSquares(K^{1/2}(f(c_u) - f(c_v))) = 1/2 |f(u) - f(v)|_K^2",
         "basis": "Phi = [1, sqrt(2) sin(2 pi x)] on [0, 1], midpoint rule, "
         f"{_toy.N_QUAD} points (exact)",
-        "step_gd": STEP_GD,
-        "step_l2": STEP_L2,
-        "step_gauss_newton": STEP_GN,
-        "beta": BETA,
-        "steps": STEPS,
-        "flow_time": FLOW_TIME,
-        "gram": "ng.Pinv()",
+        **{"step_gd": STEP_GD, "step_l2": STEP_L2, "step_gauss_newton": STEP_GN},
+        **{"beta": BETA, "steps": STEPS, "flow_time": FLOW_TIME, "gram": "ng.Pinv()"},
         "final_losses": final,
         "our_choices": "A nonlinear model (p = 2) so that LM, FD, LG differ; B, Q, K, "
         "omega, u, theta0 (slides silent); q fixed; constant steps near the largest "
@@ -251,19 +188,15 @@ def run(quick: bool) -> dict:
         "L2LastGradient (ng.LastGradient needs the Gauss-Newton metric).",
         "versions": _common.versions(),
     }
+    out = {
+        "settings": settings,
+        "methods": results,
+        "flows": flows,
+        "beta_sweep": sweep,
+    }
     return _common.jsonable(
-        {
-            "settings": settings,
-            "methods": results,
-            "flows": flows,
-            "beta_sweep": sweep,
-            "landscape": {"x0": x0, "x1": x1, "loss": loss_of_c(grid)},
-        }
+        {**out, "landscape": {"x0": x0, "x1": x1, "loss": loss_of_c(grid)}}
     )
-
-
-def _role_of(s, label):
-    return {v: k for k, v in s["labels"].items()}[label]
 
 
 def plot(data: dict, path) -> None:
@@ -281,13 +214,13 @@ def plot(data: dict, path) -> None:
     ax_c.clabel(cs, levels[::2], fontsize=6, fmt="%g")
     line = dict(color="0.6", ls=":", lw=1, label="straight line v₀ → u")
     ax_c.plot([v0[0], u[0]], [v0[1], u[1]], **line)
-    flows = [(label, rec) for label, rec in data["flows"].items()]
+    flows = list(data["flows"].items())
     for label, rec in flows:
         fc, ff = _toy.xy(rec["c"]), _toy.xy(rec["f"])
         ax_c.plot(fc[:, 0], fc[:, 1], color=FLOW_COLOR, **_toy.FLOW_STYLE, label=label)
         ax_f.plot(ff[:, 0], ff[:, 1], color=FLOW_COLOR, **_toy.FLOW_STYLE, label=label)
     for label, rec in data["methods"].items():
-        st = _toy.STYLE[_role_of(s, label)]
+        st = _toy.STYLE[_toy.role_of(s, label)]
         line = dict(color=st["color"], ls=st["ls"], label=label)
         kw = dict(**line, marker=st["marker"], ms=3, lw=0.9, markevery=2)
         ax_c.plot(*_toy.xy(rec["c"]).T, **kw)
@@ -311,29 +244,27 @@ def plot(data: dict, path) -> None:
     ax_f.set(xlabel="f(c)₀", ylabel="f(c)₁", aspect="equal")
     ax_f.set_title("(b) the same iterates in f-coordinates (loss = ½|f(u) − f(v)|²_K)")
     ax_f.legend(fontsize=7, loc="best")
-    ax_l.set(xlabel="iteration", ylabel="loss ½‖f(u) − f(v)‖²_K", ylim=(1e-16, None))
-    ax_l.set_title("(c) loss per iteration")
-    ax_d.set(xlabel="iteration", ylabel="‖v − u‖ (L² norm)", ylim=(1e-9, None))
-    ax_d.set_title("(d) distance to u")
+    legend = {"loc": "lower left"}
+    for ax, ylabel, low, title in (
+        (ax_l, "loss ½‖f(u) − f(v)‖²_K", 1e-16, "(c) loss per iteration"),
+        (ax_d, "‖v − u‖ (L² norm)", 1e-9, "(d) distance to u"),
+    ):
+        kw = {"ylabel": ylabel, "ylim": (low, None), "title": title}
+        _common.finish(ax, legend, xlabel="iteration", **kw)
     sweep = data["beta_sweep"]
     for label, losses in sweep["final_loss"].items():
-        st = _toy.STYLE[_role_of(s, label)]
+        st = _toy.STYLE[_toy.role_of(s, label)]
         ax_b.semilogy(sweep["betas"], _common.series(losses), **st, label=label)
     ngd_l2 = data["methods"][s["labels"]["ngd_l2"]]["final_loss"]
     ax_b.axhline(ngd_l2, color="black", lw=1, label="NGD, L² metric (β = 0)")
-    ax_b.set(xlabel="β", ylabel=f"final loss after {s['steps']} steps")
-    ax_b.set_title(
-        f"(e) final loss over β, α = {sweep['step']:g} (β = {s['beta']:g}: a-d)"
-    )
-    for ax in (ax_l, ax_d, ax_b):
-        ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=7, loc="lower left")
-    fig.suptitle(
+    title = f"(e) final loss over β, α = {sweep['step']:g} (β = {s['beta']:g}: a-d)"
+    ylabel = f"final loss after {s['steps']} steps"
+    _common.finish(ax_b, legend, xlabel="β", ylabel=ylabel, title=title)
+    title = (
         f"Seed {SEED}, {SECTION}: {TITLE}\nf(v) = (1 + ω‖v − q‖²)(v − q) + q, ω = "
         f"{s['omega']:g}, q = R₉₀(u − v₀) + v₀ fixed, K = diag({s['K'][0][0]:g}, "
         f"{s['K'][1][1]:g}); quadratic model p = 2; steps: GD {s['step_gd']:g}, L² "
         f"methods {s['step_l2']:g}, Gauss–Newton {s['step_gauss_newton']:g}; "
-        f"β = {s['beta']:g}",
-        fontsize=11,
+        f"β = {s['beta']:g}"
     )
-    _common.save(fig, path)
+    _common.save(fig, path, title, 11)

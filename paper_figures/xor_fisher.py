@@ -1,37 +1,14 @@
-"""Seed 001 §3-4 (the natural gradient under the KL metric, the Fisher): XOR with a small
-tanh network and cross-entropy; GD, Fisher NGD, natural Nesterov and empirical-Fisher NGD.
+"""Seed 001 §3-4 (the natural gradient under the Fisher metric): XOR with 10% label noise
+(the exact expected cross-entropy, L* = H(0.1)) by a 2-3-1 tanh network; GD, Fisher NGD,
+natural Nesterov and empirical-Fisher NGD (damped `ng.Cholesky(1e-6)`, log-grid steps),
+one ensemble solve over the initialisation seeds per method.
 
-The problem (ours; recorded in `settings`): the four XOR inputs {0, 1}², label 1 iff
-exactly one coordinate is 1, with 10 % label noise, and the *exact* expected
-cross-entropy: 8 weighted pairs (each input with label XOR and weight 0.9/4, and with the
-flipped label and weight 0.1/4), `ng.CrossEntropy(..., family=ng.Bernoulli())`. The noise
-gives the loss a finite minimiser (p(y = XOR | x) = 0.9 at every input,
-L* = H(0.1)) where the Fisher stays non-degenerate. Without noise the data are
-separable: the loss only tends to 0 as the weights grow and the Fisher vanishes with
-p(1 − p). Network:
-`eqx.nn.MLP(2, "scalar", 3, 1, tanh)` (13 parameters, one logit). Metric: the Fisher
-over the 4 inputs (weights 1/4; `ng.Fisher(x, ng.Bernoulli())`), of rank ≤ 4 < 13, so
-damped: `ng.Cholesky(1e-6)` (λ = 1e-6·tr(G)/p).
-
-Methods: GD, best step of `ng.LogGrid(31, 1e-4, 100)`; Fisher NGD and the empirical
-Fisher NGD (`ng.EmpiricalFisher` at the 8 weighted (x, y) pairs: the population
-empirical Fisher), best of `ng.LogGrid()` (31 steps in [2⁻³⁰, 1]); natural Nesterov
-(`ng.Nesterov(ng.Cholesky(1e-6), ng.LogGrid(), beta=0.5)`, Fisher metric); `SIZES`:
-the iterations and initialisation seeds of the full and quick runs. A run
-*solves* XOR when L − L* ≤ 1e-8; otherwise it is classified at its last iterate: the
-symmetric saddle (all four p within 0.05 of ½: the network outputs a constant), a local
-minimum (k of 4 inputs fitted, the others at p ≈ ½), or diverged (NaN, failed solve).
-
-Each method's seeds are one ensemble solve (`_common.sweep` over the initialisation
-seeds). Panels: (a) the excess loss L − L* (median and range over seeds), (b) per seed
-the iterations to solve and the failures, (c) the decision function p(y = 1 | x) of the
-best method (fewest median iterations to solve), (d) that of one failed run, if any.
-
-Asserted (tests, quick run): the loss is the noisy expected cross-entropy (L* = H(0.1));
-Fisher NGD and GD each solve all but at most two seeds, Fisher NGD in a median number of
-iterations at least 3× smaller than GD's; every solved run has p(y = XOR) = 0.9 at every
-input, and every unsolved run is classified (diverged, saddle or local minimum); the
-decision field drawn is the fastest method's, at its recorded final p.
+Plotted: (a) excess loss L − L* (median and range over seeds), (b) iterations to solve
+and failures per seed, (c) the best method's decision function, (d) a failed run's.
+Asserted (tests): the loss is the noisy expected cross-entropy; Fisher NGD and GD each
+solve all but at most two seeds, NGD in ≥ 3× fewer median iterations; solved runs have
+p(y = XOR) = 0.9 at every input, unsolved ones are classified; the drawn field is the
+fastest method's, at its recorded final p.
 """
 
 import functools
@@ -52,24 +29,21 @@ SECTION = "§3-4: the natural gradient under the KL metric (Fisher)"
 TITLE = "XOR by a 2-3-1 tanh network, cross-entropy: GD vs Fisher NGD vs momentum vs EF"
 
 NOISE = 0.1  # label noise: p(y = XOR(x) | x) = 1 − NOISE
-HIDDEN = 3
-DAMPING = 1e-6
-BETA = 0.5
+HIDDEN, DAMPING, BETA = 3, 1e-6, 0.5
 GRID = {"num": 31, "smallest": 0.5**30, "largest": 1.0}
 GD_GRID = {"num": 31, "smallest": 1e-4, "largest": 100.0}
 SOLVED = 1e-8  # L − L* at most this: solved
-SIZES = {
-    "quick": {"steps": 80, "seeds": tuple(range(6))},
-    "full": {"steps": 150, "seeds": tuple(range(20))},
-}
+SIZES = {"quick": {"steps": 80, "seeds": tuple(range(6))}}
+SIZES["full"] = {"steps": 150, "seeds": tuple(range(20))}
 ROLES = ("gd", "ngd", "nesterov", "empirical")
 
 
 def labels() -> dict:
+    nesterov = f"Fisher NGD-Nesterov (β={BETA:g})"
     return {
         "gd": "GD",
         "ngd": "Fisher NGD",
-        "nesterov": f"Fisher NGD-Nesterov (β={BETA:g})",
+        "nesterov": nesterov,
         "empirical": "empirical-Fisher NGD",
     }
 
@@ -89,14 +63,12 @@ def loss_star() -> float:
 
 
 def make_model(seed: int):
-    return eqx.nn.MLP(
-        2, "scalar", HIDDEN, 1, activation=jnp.tanh, key=jax.random.key(seed)
-    )
+    key = jax.random.key(seed)
+    return eqx.nn.MLP(2, "scalar", HIDDEN, 1, activation=jnp.tanh, key=key)
 
 
 @functools.cache
 def _setting():
-    """The loss and the two metrics (built once, outside the ensembles' traces)."""
     inputs, _, points, outcomes, weights = (jnp.asarray(v) for v in data())
     bernoulli = ng.Bernoulli()
     return {
@@ -167,35 +139,31 @@ def run(quick: bool) -> dict:
     size = SIZES["quick" if quick else "full"]
     steps, seeds = size["steps"], size["seeds"]
     inputs, xor, *_ = data()
-    name, methods_, models = labels(), {}, {}
+    name, methods, models = labels(), {}, {}
     for role, (method, metric) in method_table().items():
         sols = _common.sweep(PROBLEMS[metric], method, jnp.asarray(seeds), steps)
         runs = [_run(sol, s, inputs, xor) for sol, s in zip(sols, seeds, strict=True)]
         models.update(
-            {(role, s): sol.model for sol, s in zip(sols, seeds, strict=True)}
+            {(role, r["seed"]): sol.model for sol, r in zip(sols, runs, strict=True)}
         )
         solved = [r["iterations_to_solved"] for r in runs if r["outcome"] == "solved"]
-        methods_[name[role]] = {
+        methods[name[role]] = {
             "method": f"{method!r}, metric {metric}",
             **{k: runs[0][k] for k in ("losses", "final_loss", "result", "wall_time")},
             "record_note": f"losses, final_loss, result: seed {seeds[0]}; wall_time: "
             "the ensemble solve of all seeds (JIT included)",
             "runs": [
-                {k: v for k, v in r.items() if k not in ("losses", "excess")}
-                for r in runs
+                {k: r[k] for k in r if k not in ("losses", "excess")} for r in runs
             ],
             "excess_band": _common.band([r["excess"] for r in runs]),
             "excess_per_seed": [r["excess"] for r in runs],
             "outcomes": [r["outcome"] for r in runs],
-            "num_solved": len(solved),
-            "num_seeds": len(seeds),
+            **{"num_solved": len(solved), "num_seeds": len(seeds)},
             "iterations_to_solved_median": float(np.median(solved)) if solved else None,
         }
-    methods = methods_
 
-    # The decision function of the best method (fewest median iterations to solve, an
-    # unsolved seed counting as infinitely many; ties: more seeds solved, then fewer
-    # mean iterations), at its first solved seed; and one failed run if any (honesty).
+    # The best method: fewest median iterations to solve (unsolved: ∞), then more seeds
+    # solved, then fewer mean iterations; its first solved seed; a failed run if any.
     def speed(role):
         its = [r["iterations_to_solved"] for r in methods[name[role]]["runs"]]
         solved = [i for i in its if i is not None]
@@ -203,9 +171,8 @@ def run(quick: bool) -> dict:
         return (median, -len(solved), np.mean(solved) if solved else np.inf)
 
     best = min(ROLES, key=speed)
-    solved = [
-        r["seed"] for r in methods[name[best]]["runs"] if r["outcome"] == "solved"
-    ]
+    best_runs = methods[name[best]]["runs"]
+    solved = [r["seed"] for r in best_runs if r["outcome"] == "solved"]
     picks = {"best": (best, (solved or seeds)[0], None)}
     failed = [
         (role, r["seed"], r["outcome"])
@@ -220,44 +187,29 @@ def run(quick: bool) -> dict:
         | _field(models[role, seed])
         for key, (role, seed, outcome) in picks.items()
     }
-
     settings = {
         "quick": quick,
         "labels": name,
-        "steps": steps,
-        "seeds": seeds,
-        "inputs": inputs,
-        "xor": xor,
-        "noise": NOISE,
-        "loss_star": loss_star(),
+        **{"steps": steps, "seeds": seeds, "inputs": inputs, "xor": xor},
+        **{"noise": NOISE, "loss_star": loss_star()},
         "loss": "ng.CrossEntropy(8 pairs (x, y), weights (1 − noise)/4 and noise/4, "
         "family=ng.Bernoulli()): the expected cross-entropy under label noise",
         "model": f"eqx.nn.MLP(2, 'scalar', {HIDDEN}, 1, tanh), "
         f"{ng.num_parameters(make_model(0))} parameters, key jax.random.key(seed)",
         "metric": "ng.Fisher(inputs, ng.Bernoulli()) (weights 1/4)",
         "gram": f"ng.Cholesky({DAMPING:g}) (relative damping)",
-        "step_grid": GRID,
-        "gd_step_grid": GD_GRID,
-        "beta": BETA,
+        **{"step_grid": GRID, "gd_step_grid": GD_GRID, "beta": BETA},
         "solved_threshold": SOLVED,
         "classification": "solved: L − L* ≤ 1e-8; saddle: all |p − ½| < 0.05; local "
         "minimum (k/4): k inputs with |p − target| < 0.05; diverged: failed solve/NaN",
         "versions": _common.versions(),
     }
-    return _common.jsonable(
-        {"settings": settings, "methods": methods, "fields": fields}
-    )
+    out = {"settings": settings, "methods": methods, "fields": fields}
+    return _common.jsonable(out)
 
 
-# -- plot -----------------------------------------------------------------------------
-
-COLORS = {
-    "gd": "tab:blue",
-    "ngd": "tab:green",
-    "nesterov": "tab:red",
-    "empirical": "tab:orange",
-}
-FLOOR = 1e-16
+COLORS = {"gd": "tab:blue", "ngd": "tab:green", "nesterov": "tab:red"}
+COLORS["empirical"], FLOOR = "tab:orange", 1e-16
 
 
 def _curves(ax, data):
@@ -267,54 +219,42 @@ def _curves(ax, data):
         it = m["iterations_to_solved_median"]
         text = f"{label}: solved {m['num_solved']}/{m['num_seeds']}"
         text += f", median {it:g} it." if it is not None else ""
-        band = {
-            **m["excess_band"],
-            "max": np.minimum(_common.series(m["excess_band"]["max"]), 1e3),
-        }
+        top = np.minimum(_common.series(m["excess_band"]["max"]), 1e3)
+        band = {**m["excess_band"], "max": top}
         _common.draw_band(ax, None, band, COLORS[role], text, floor=FLOOR)
     threshold, saddle = s["solved_threshold"], np.log(2) - s["loss_star"]
     ax.axhline(threshold, color="0.3", lw=0.7, ls=":")
     ax.text(0.5, threshold * 2, "solved", fontsize=7, color="0.3")
     ax.axhline(saddle, color="0.3", lw=0.7, ls="--")
     ax.text(0.5, saddle * 1.3, "saddle: constant p = ½", fontsize=7, color="0.3")
-    ax.set_ylim(FLOOR / 2, 1e5)
     title = f"(a) excess loss, median and range over {len(s['seeds'])} seeds"
     ylabel = f"L − L*  (L* = H(0.1) = {s['loss_star']:.4f})"
-    _common.finish(
-        ax, {"loc": "upper right"}, xlabel="iteration", ylabel=ylabel, title=title
-    )
+    kw = {"xlabel": "iteration", "ylabel": ylabel, "title": title}
+    _common.finish(ax, {"loc": "upper right"}, ylim=(FLOOR / 2, 1e5), **kw)
 
 
 def _outcomes(ax, data):
     s = data["settings"]
     steps, seen = s["steps"], set()
     kinds = {"saddle": ("s", "saddle", 1.25), "diverged": ("X", "diverged", 1.6)}
+    kinds["local minimum"] = ("D", "local minimum", 1.25)
     for j, (role, label) in enumerate(s["labels"].items()):
         rng = np.random.default_rng(j)
         for r in data["methods"][label]["runs"]:
-            x = j + rng.uniform(-0.25, 0.25)
+            x, color = j + rng.uniform(-0.25, 0.25), COLORS[role]
             if r["outcome"] == "solved":
-                y = r["iterations_to_solved"]
-                ax.plot(x, y, "o", color=COLORS[role], ms=5, alpha=0.8)
+                ax.plot(x, r["iterations_to_solved"], "o", color=color, ms=5, alpha=0.8)
                 continue
-            local = ("D", "local minimum", 1.25)
-            marker, key, up = (
-                local if r["outcome"].startswith("local") else kinds[r["outcome"]]
-            )
+            marker, key, up = kinds[r["outcome"].split(" (")[0]]
             name = None if key in seen else key
-            ax.plot(
-                x, steps * up, marker, color=COLORS[role], ms=7, mec="k", label=name
-            )
+            ax.plot(x, steps * up, marker, color=color, ms=7, mec="k", label=name)
             seen.add(key)
     ax.axhline(steps, color="0.3", lw=0.7, ls=":")
-    ax.text(
-        -0.45, steps * 0.9, f"{steps} iterations (end of run)", fontsize=7, va="top"
-    )
-    ax.set_yscale("log")
-    ax.set_ylim(1, steps * 2.2)
+    end = f"{steps} iterations (end of run)"
+    ax.text(-0.45, steps * 0.9, end, fontsize=7, va="top")
+    ax.set(yscale="log", ylim=(1, steps * 2.2), ylabel="iterations to L − L* ≤ 1e-8")
     ticks = [lab.replace(" (", "\n(") for lab in s["labels"].values()]
     ax.set_xticks(range(len(ticks)), ticks, fontsize=8)
-    ax.set(ylabel="iterations to L − L* ≤ 1e-8")
     ax.set_title("(b) per seed: iterations to solve; above the line: failures")
     ax.grid(True, axis="y", which="major", alpha=0.3)
     if seen:
@@ -343,31 +283,23 @@ def plot(data: dict, path) -> None:
     _curves(ax_a, data)
     _outcomes(ax_b, data)
     best = data["fields"]["best"]
+    title = f"(c) p(y=1 | x), best method ({best['label']}), seed {best['seed']};\n"
     im = _field_panel(
-        ax_c,
-        data,
-        "best",
-        f"(c) p(y=1 | x), best method ({best['label']}), seed {best['seed']};\n"
-        "black: p = ½; markers: the 4 inputs (red: XOR = 1)",
+        ax_c, data, "best", title + "black: p = ½; markers: the 4 inputs (red: XOR = 1)"
     )
     if "failed" in data["fields"]:
         f = data["fields"]["failed"]
-        _field_panel(
-            ax_d,
-            data,
-            "failed",
-            f"(d) a failed run: {f['label']}, seed {f['seed']}: {f['outcome']}",
-        )
+        title = f"(d) a failed run: {f['label']}, seed {f['seed']}: {f['outcome']}"
+        _field_panel(ax_d, data, "failed", title)
     else:
         ax_d.text(0.5, 0.5, "no run stuck at a saddle or local minimum", ha="center")
         ax_d.set_axis_off()
     fig.colorbar(im, ax=[ax_c, ax_d], shrink=0.8, label="p(y = 1 | x)")
-    fig.suptitle(
+    title = (
         f"Seed {SEED} {SECTION}\n{TITLE}\n"
         f"XOR inputs {{0,1}}², {s['noise']:.0%} label noise (exact expected cross-entropy), "
         f"{s['steps']} iterations, {len(s['seeds'])} init seeds\n"
         f"Fisher and empirical Fisher with {s['gram']}; NGD family: best of ng.LogGrid() "
-        "(31 steps in [2⁻³⁰, 1]); GD: best of 31 steps in [1e-4, 100]",
-        fontsize=10,
+        "(31 steps in [2⁻³⁰, 1]); GD: best of 31 steps in [1e-4, 100]"
     )
-    _common.save(fig, path)
+    _common.save(fig, path, title)
