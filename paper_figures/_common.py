@@ -27,23 +27,15 @@ def jsonable(obj):
 
 def series(values) -> np.ndarray:
     """A JSON list (with `None` for NaN; nested lists too) back to a float array."""
-    return np.array(_none_to_nan(values), dtype=float)
-
-
-def _none_to_nan(values):
     if isinstance(values, (list, tuple)):
-        return [_none_to_nan(v) for v in values]
-    return np.nan if values is None else values
+        return np.array([series(v) for v in values], dtype=float)
+    return np.array(np.nan if values is None else values, dtype=float)
 
 
 def versions() -> dict:
     import equinox as eqx
 
-    return {
-        "ngflow": ng.__version__,
-        "jax": jax.__version__,
-        "equinox": eqx.__version__,
-    }
+    return {m.__name__: m.__version__ for m in (ng, jax, eqx)}
 
 
 def record(sol) -> dict:
@@ -62,21 +54,11 @@ def solve(problem, method, steps: int, **options):
     return ng.solve(problem, method, steps=steps, throw=False, **options)
 
 
-def sweep(problem, method, over, steps: int, vmap: bool = True, **options) -> list:
+def sweep(problem, method, over, steps: int, **options) -> list:
     """The solutions of an ensemble (`problem`, `method`: objects or module-level functions
-    of a member of `over`): one `ng.solve(..., over=over)`, one compile for all members;
-    with `vmap=False` one solve per member (the same numbers up to round-off)."""
-    if vmap:
-        sols = ng.solve(problem, method, steps=steps, over=over, throw=False, **options)
-        return [sols.select(i) for i in range(sols.batch_size)]
-    out, keys = [], options.pop("key", None)
-    for i in range(len(jax.tree.leaves(over)[0])):
-        x = jax.tree.map(lambda a, i=i: a[i], over)
-        p = problem if isinstance(problem, ng.Problem) else problem(x)
-        m = method if isinstance(method, ng.AbstractMethod) else method(x)
-        key = {} if keys is None else {"key": keys[i]}
-        out.append(ng.solve(p, m, steps=steps, throw=False, **key, **options))
-    return out
+    of a member of `over`): one `ng.solve(..., over=over)`, one compile for all members."""
+    sols = ng.solve(problem, method, steps=steps, over=over, throw=False, **options)
+    return [sols.select(i) for i in range(sols.batch_size)]
 
 
 def first_below(values, threshold):

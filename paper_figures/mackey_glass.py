@@ -148,11 +148,8 @@ def run(quick: bool) -> dict:
         role_betas = betas if role in MOMENTUM else (BETA,)
         grid = np.meshgrid(role_betas, seeds, indexing="ij")
         xs = {"beta": grid[0].ravel(), "seed": grid[1].ravel()}
-        # The momentum methods run one solve per member: at β = 0.9 heavy-ball's blow-up
-        # is chaotic, and an ensemble's round-off moves its worst loss past the margin.
-        vmap = role not in MOMENTUM
         sols = _common.sweep(
-            problem, factory, xs, steps, vmap, monitors={"test_loss": test_loss}
+            problem, factory, xs, steps, monitors={"test_loss": test_loss}
         )
         runs = {}
         for b, sol in zip(xs["beta"], sols, strict=True):

@@ -104,13 +104,12 @@ def _run(sol, seed, plot_x) -> dict:
     }
 
 
-def _summary(runs: list, steps: int, ensemble: bool) -> dict:
+def _summary(runs: list, steps: int) -> dict:
     """Failures, final errors, plateau exits; ms per iteration and member (no JIT)."""
     final = np.array([r["final_error"] for r in runs], dtype=float)
     ok = [r for r in runs if not r["failed"]]
     exits = [r["plateau_exit"] for r in ok if r["plateau_exit"] is not None]
-    run_s = [max(r["wall_time"] - r["compile_time"], 0.0) for r in runs]
-    run_s = run_s[0] / len(runs) if ensemble else float(np.median(run_s))
+    run_s = max(runs[0]["wall_time"] - runs[0]["compile_time"], 0.0) / len(runs)
     converged = float(np.median([r["final_error"] for r in ok])) if ok else None
     return {
         "failures": int(sum(r["failed"] for r in runs)),
@@ -135,21 +134,18 @@ def run(quick: bool) -> dict:
     keys = jax.vmap(jax.random.key)(BATCH_KEY_OFFSET + jnp.asarray(seeds))
     name, results = labels(), {}
     for role, method in methods().items():
-        # NGD's seeds are one ensemble; the momentum methods' vmapped solve did not
-        # return on this problem (ngflow's ensembles, Dec 2026), so they loop.
-        vmap, xs = role == "ngd", jnp.asarray(seeds)
         kw = {"monitors": monitors, "key": keys}
-        sols = _common.sweep(problem, method, xs, steps, vmap, **kw)
+        sols = _common.sweep(problem, method, jnp.asarray(seeds), steps, **kw)
         runs = [_run(sol, s, plot_x) for sol, s in zip(sols, seeds, strict=True)]
         results[name[role]] = {
             "role": role,
             "description": repr(method),
             "runs": runs,
-            "summary": _summary(runs, steps, vmap),
+            "summary": _summary(runs, steps),
             # the figures' convention: one number per method (median over the seeds)
             "final_loss": float(np.nanmedian([r["final_loss"] for r in runs])),
             "final_loss_note": "median over the seeds of the final minibatch loss",
-            "wall_time": sum(r["wall_time"] for r in runs[: 1 if vmap else None]),
+            "wall_time": runs[0]["wall_time"],  # the ensemble's
         }
     _compare_with_ngd(results, name["ngd"])
     settings = {

@@ -68,13 +68,24 @@ def test_the_gallery_takes_full_runs_only_and_downscales(tmp_path):
     rgb[:, :1200] = (255, 0, 0)
     Image.fromarray(rgb).save(tmp_path / "fig.png")
     for quick in (True, False):
-        meta = {"figure": {"quick": quick}}
+        meta = {
+            "figure": {
+                "quick": quick,
+                "name": "fig",
+                "seed": "000",
+                "section": "§1",
+                "title": "a test",
+            },
+            "methods": {"NGD": {"final_loss": 1e-9}},
+        }
         (tmp_path / "fig.json").write_text(json.dumps(meta), encoding="utf-8")
         if quick:
             with pytest.raises(ValueError, match="full runs only"):
                 _gallery.update("fig", tmp_path, tmp_path / "gallery")
         else:
             path = _gallery.update("fig", tmp_path, tmp_path / "gallery")
+    record = json.loads((tmp_path / "gallery" / "fig.json").read_text(encoding="utf-8"))
+    assert record["final_loss"] == {"NGD": 1e-9} and record["seed"] == "000"
     with Image.open(path) as image:
         assert image.size == (_gallery.WIDTH, 150)
         pixels = np.asarray(image.convert("RGB"))
