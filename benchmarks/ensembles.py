@@ -123,9 +123,8 @@ def main():
         "--vmap-momentum", action="store_true", help="also vmap the heavy-ball sweep"
     )
     args = parser.parse_args()
-    warnings.filterwarnings(
-        "ignore", "ngflow.solve: the loss ended"
-    )  # β = 0.9 overshoots
+    # β = 0.9 overshoots
+    warnings.filterwarnings("ignore", "ngflow.solve: the loss ended")
     cols = f"{'1st':>7} {'compile':>7} {'run':>7} {'Δ':>6}"
     print(f"{'':<39} | {'loop of solves':<29} | {'ensemble, map':<29} | ensemble, vmap")
     print(f"{'sweep':<34} {'runs':>4} | {cols} | {cols} | {cols}")
@@ -143,6 +142,7 @@ def main():
         steps,
         betas=betas,
         repeats=args.repeats,
+        vmap_momentum=args.vmap_momentum,
     )
     for name in ("least_squares", "poisson2d"):
         problems, steps = catalogue(name, 4, quick=args.quick)
