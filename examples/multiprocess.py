@@ -59,8 +59,18 @@ def target(x):
     return jnp.sin(jnp.pi * x[0]) * jnp.sin(jnp.pi * x[1])
 
 
-def solve_all(points):
-    """The iterates of both methods on `points` (a global, possibly sharded array)."""
+def poisson(u, x):
+    import jax.numpy as jnp
+
+    import ngflow as ng
+
+    return ng.laplacian(u, x) + 2 * jnp.pi**2 * target(x)
+
+
+def solve_all(points, sharding=None):
+    """The iterates on `points` (a global, possibly sharded array) of two methods, and of
+    the default on a Poisson residual whose 128 points are redrawn every step (each
+    device draws its own rows when `sharding` is given)."""
     import equinox as eqx
     import jax
     import jax.numpy as jnp
@@ -88,6 +98,20 @@ def solve_all(points):
             "params": np.asarray(params).tolist(),
             "losses": sol.to_dict()["losses"],
         }
+    box = ng.Box([0, 0], [1, 1])
+    loss = ng.Residual(poisson, box.sampler(128, every=1, sharding=sharding))
+    sol = ng.solve(
+        ng.Problem(model, loss, ng.Energy()), ng.NaturalGradient(), steps=4,
+        save_params=True, progress=False, key=jax.random.key(3),
+    )  # fmt: skip
+    params = sol.params
+    if jax.process_count() > 1:
+        from jax.experimental import multihost_utils
+
+        params = multihost_utils.process_allgather(params, tiled=True)
+    out["resampled Poisson, default"] = {
+        "params": np.asarray(params).tolist(), "losses": sol.to_dict()["losses"],
+    }  # fmt: skip
     return out
 
 
@@ -113,7 +137,7 @@ def one_process(args):
         return np.asarray(points_at(np.arange(start, stop)))
 
     points = jax.make_array_from_callback((n, 2), sharding, rows)
-    out = solve_all(points)
+    out = solve_all(points, sharding)
     if args.process_id == 0 and args.out:
         meta = {"processes": jax.process_count(), "devices": jax.device_count()}
         with open(args.out, "w", encoding="utf-8") as f:

@@ -87,13 +87,16 @@ class Box(eqx.Module):
         value = jnp.where(upper_face, self.upper[axis], self.lower[axis])
         return points.at[jnp.arange(n), axis].set(value)
 
-    def sampler(self, n: int, *, every: int = 1) -> "UniformSampler":
-        """A sampler of `n` uniform interior points, redrawn every `every` steps."""
-        return UniformSampler(self, n, every)
+    def sampler(self, n: int, *, every: int = 1, sharding=None) -> "UniformSampler":
+        """A sampler of `n` uniform interior points, redrawn every `every` steps (placed
+        by `sharding`, see [`ngflow.UniformSampler`][])."""
+        return UniformSampler(self, n, every, sharding)
 
-    def boundary_sampler(self, n: int, *, every: int = 1) -> "BoundarySampler":
+    def boundary_sampler(
+        self, n: int, *, every: int = 1, sharding=None
+    ) -> "BoundarySampler":
         """A sampler of `n` uniform boundary points, redrawn every `every` steps."""
-        return BoundarySampler(self, n, every)
+        return BoundarySampler(self, n, every, sharding)
 
 
 class AbstractSampler(eqx.Module):
@@ -132,6 +135,11 @@ class UniformSampler(AbstractSampler):
 
     The points are i.i.d. uniform in $B = \\prod_i [a_i, b_i]$.
 
+    With `sharding` (e.g. `NamedSharding(mesh, PartitionSpec("points"))`) the drawn
+    points are constrained to it, so each device (each process of a `jax.distributed`
+    run) draws only its own rows; the points are the same as without it (JAX's
+    partitionable threefry).
+
     ```python
     sampler = ng.UniformSampler(ng.Box([0, 0], [1, 1]), 500, every=5)  # = box.sampler(500, every=5)
     assert sampler(key).shape == (500, 2)
@@ -142,6 +150,7 @@ class UniformSampler(AbstractSampler):
     box: Box
     n: int = eqx.field(static=True)
     every: int = eqx.field(static=True)
+    sharding: jax.sharding.Sharding | None = eqx.field(default=None, static=True)
 
     def __check_init__(self):
         _check_every(self.every)
@@ -167,6 +176,7 @@ class BoundarySampler(AbstractSampler):
     box: Box
     n: int = eqx.field(static=True)
     every: int = eqx.field(static=True)
+    sharding: jax.sharding.Sharding | None = eqx.field(default=None, static=True)
 
     def __check_init__(self):
         _check_every(self.every)
@@ -210,6 +220,10 @@ def resample(tree, key: PRNGKeyArray, step):
         sub = jax.random.fold_in(
             jax.random.fold_in(key, next(index)), step // node.sampler.every
         )
-        return eqx.tree_at(lambda m: m.points, node, node.sampler(sub))
+        points = node.sampler(sub)
+        sharding = getattr(node.sampler, "sharding", None)
+        if sharding is not None:
+            points = jax.lax.with_sharding_constraint(points, sharding)
+        return eqx.tree_at(lambda m: m.points, node, points)
 
     return jtu.tree_map(draw, tree, is_leaf=_has_sampler)
