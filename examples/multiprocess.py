@@ -3,8 +3,9 @@ the devices of every process, each process builds only its own rows, and `ng.sol
 same call as on one device — XLA reduces EᵀE, Eᵀr and EEᵀ across processes.
 
 A least-squares fit of a [2, 16, 16, 1] tanh MLP on 256 points (512 without `--quick`),
-Gauss–Newton metric, 4 steps of `NaturalGradient(Cholesky(1e-4), LogGrid())` and of the
-default; `--launch 2` starts 2 local processes with 2 host devices each (gloo collectives
+Gauss–Newton metric, 4 steps of `NaturalGradient` with `Cholesky(1e-4)` + `LogGrid()`, the
+default, chunked `Cholesky`/`Woodbury` and `CG`, and the default on a Poisson residual whose
+points are redrawn every step (`box.sampler(..., sharding=...)`); `--launch 2` starts 2 local processes with 2 host devices each (gloo collectives
 on 127.0.0.1, a free port, both killed if one fails or after `--timeout` seconds) and
 compares their iterates with one process on the same points. Claim: equal up to what
 reordering the sums changes, relative difference ≤ 1e-8. Exits non-zero otherwise.
@@ -87,6 +88,14 @@ def solve_all(points, sharding=None):
             ng.NaturalGradient(ng.Cholesky(1e-4), ng.LogGrid()),
         ),
         ("NaturalGradient()", ng.NaturalGradient()),
+        ("Cholesky(1e-4, chunk=32)", ng.NaturalGradient(ng.Cholesky(1e-4, chunk=32))),
+        ("Woodbury(1e-4, chunk=32)", ng.NaturalGradient(ng.Woodbury(1e-4, chunk=32))),
+        (
+            "CG(damping=1e-4)",
+            ng.NaturalGradient(
+                ng.CG(rtol=1e-13, max_steps=300, damping=1e-4), ng.LogGrid()
+            ),
+        ),
     ):
         sol = ng.solve(problem, method, steps=4, save_params=True, progress=False)
         params = sol.params
