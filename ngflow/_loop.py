@@ -96,9 +96,10 @@ class Timer:
         return False
 
 
-def report_end(solution, where: str, throw: bool, method, stacklevel: int = 4):
+def report_end(solution, where, throw: bool, method, stacklevel: int = 4):
     """Warn or raise for how a (single or batched) solve ended: a stall warns, a failure
-    raises `SolveError` if `throw`; a loss that grew tenfold warns."""
+    raises `SolveError` if `throw`; a loss that grew tenfold warns. `where(solution)`
+    says where a run stopped."""
     results = jnp.atleast_1d(solution.result._value)
     failed = (results != RESULTS.successful._value) & (
         results != RESULTS.search_failed._value

@@ -104,11 +104,20 @@ _run = eqx.filter_jit(_loop)
 
 @eqx.filter_jit
 def _run_over(
-    problem, method, over, keys, monitors, steps, meter, save_params, handle, vmap
+    problem,
+    method,
+    over,
+    keys,
+    monitors,
+    steps,
+    meter,
+    save_params,
+    handle,
+    vmap,
+    keys_batched,
 ):
     """An ensemble: `_loop` over the members of `over` and/or a batch of keys, as one
     `vmap` or (`vmap=False`) one after another in one program (`lax.map`)."""
-    keys_batched = keys.ndim > 0  # typed keys: a batch is (n,)
     over_dyn, over_static = eqx.partition(over, eqx.is_array)
     statics = []
 
@@ -318,7 +327,9 @@ def solve(
             else:
                 if vmap is None:
                     vmap = jax.default_backend() != "cpu"
-                out = _run_over(problem, method, over, key, *options, bool(vmap))
+                out = _run_over(
+                    problem, method, over, key, *options, bool(vmap), _is_key_batch(key)
+                )
             out = jax.block_until_ready(out)
         solution = Solution(
             **out, wall_time=timer.wall_time, compile_time=timer.compile_time

@@ -57,6 +57,10 @@ def test_an_ensemble_over_step_sizes_is_its_members_one_by_one(vmap):
         assert member.result == one.result
     # The largest step overshoots: the ensemble keeps going for the others.
     assert np.isfinite(np.asarray(sols.final_loss)).sum() >= 3
+    # A raw uint32 key (shape (2,)) is one key, not a batch of two.
+    raw = ng.solve(PROBLEM, gd, steps=12, over=SIZES, throw=False, vmap=vmap,
+                   key=jax.random.PRNGKey(0))  # fmt: skip
+    np.testing.assert_allclose(raw.losses, sols.losses, rtol=1e-12)
     # One compile serves new values of the same structure.
     again = ng.solve(PROBLEM, gd, steps=12, over=SIZES * 0.5, throw=False, vmap=vmap)
     assert again.compile_time == 0.0 and again.wall_time > 0.0
