@@ -9,28 +9,32 @@ w = 30 (p = 1 051), 98 (10 095), 315 (100 801). Grids n = 30, 62, 126 give
 N = 1 024, 4 096, 16 384 points.
 
 Per cell (size, N) and solve, one subprocess (so its peak RSS is the cell's). Rows (the
-default set is auto, pcg, adam; `--solves` picks others):
+default set is auto, adam; `--solves` picks others):
 
-- `auto`: `AutoGram()`, the Gram solve a user gets by default (the column `auto` and
-  the JSON field `auto_describe` say what it took and why; it depends on the memory
-  available when the step is compiled);
+- `auto`: `NaturalGradient()` as a user gets it: `AutoGram()` and the `TrustRegion()`
+  on the Levenberg--Marquardt curve (the column `auto` and the JSON field
+  `auto_describe` say which solve it took and why; it depends on the memory available
+  when the step is compiled): `Pinv`/`Woodbury` where the exact step is cheap, else
+  `Sketch` (random-subspace Gauss--Newton on 1024 sampled points);
 - `woodbury`: `Woodbury(1e-6, chunk=256)`, sample space, K = EEᵀ from chunks of 256
   points (only if N < p); `cholesky`: `Cholesky(1e-6, chunk=256)`, G from chunks;
 - `cg50`: `CG(max_steps=50)`, matrix-free; `pcg`: `AutoGram.cg(256)`, i.e.
   `CG(1e-8, relative=True, rtol=1e-6, max_steps=50, preconditioner=Nystrom(100),
-  chunk=256)`, the matrix-free solve AutoGram takes when nothing fits;
+  chunk=256)`, the matrix-free solve AutoGram took before `Sketch`;
+- `sketch`: `Sketch()` (64 directions, 1024 sampled points);
 - `adam`: optax Adam(1e-3) on `problem.loss`.
 
-Every NaturalGradient row uses the `LogGrid()` step rule, explicitly (the default
-`TrustRegion()` carries its radius from step to step, which the chunked calls below
-would reset; the results in benchmarks/README.md were measured with `LogGrid()`). Each
+Every NaturalGradient row uses the default `TrustRegion()` step rule, its radius carried
+from one call to the next (`TrustRegion(initial=last radius)`; the results of
+2026-11-22 in benchmarks/README.md were measured with `LogGrid()` and the old
+`AutoGram`). Each
 run gets the same wall-clock budget (compilation excluded): 60 s for the 1k- and
 10k-parameter networks, 180 s for 100k (`--budget` sets one for all). A first call (one step) compiles and is
 thrown away, then the run restarts from the initial model and calls the compiled solve
 one step at a time, or, once a step is seen to take less than 2 s, in chunks of c ≈ 2 s
 of steps (`ng.solve(..., steps=c)`; that compiles once more, in a call that is not
 counted and whose result is discarded), each call continuing from the last model
-(NaturalGradient with LogGrid carries no state between steps), until the budget is
+(and from the last radius), until the budget is
 spent. Adam is a jitted `lax.scan` of c steps, chunked the same way. The call that
 crosses the budget is finished, so a cell whose step takes longer than the budget
 reports one step. ms/step is the median over calls of `Solution.wall_time / steps`. The
@@ -64,8 +68,8 @@ import time  # noqa: E402
 
 WIDTHS = {"1k": 30, "10k": 98, "100k": 315}  # hidden width; depth 2
 GRIDS = {"1k": 30, "4k": 62, "16k": 126}  # interior n×n; N = n² + 4(n+1)
-SOLVES = ("auto", "woodbury", "cholesky", "cg50", "pcg", "adam")
-DEFAULT_SOLVES = ("auto", "pcg", "adam")
+SOLVES = ("auto", "woodbury", "cholesky", "cg50", "pcg", "sketch", "adam")
+DEFAULT_SOLVES = ("auto", "adam")
 BUDGETS = {"1k": 60.0, "10k": 60.0, "100k": 180.0}  # seconds per run, by network size
 CHUNK = 256  # points per chunk for the chunked Woodbury/Cholesky rows
 TARGET_CHUNK_S = 2.0  # chunk length aimed at (fewer Python round trips)
@@ -113,6 +117,7 @@ def gram_for(solve):
         "woodbury": ng.Woodbury(1e-6, chunk=CHUNK),
         "cg50": ng.CG(max_steps=50),
         "pcg": PCG(),
+        "sketch": ng.Sketch(),
         "auto": ng.AutoGram(),
     }[solve]
 
@@ -120,17 +125,22 @@ def gram_for(solve):
 def run_ngd(model, loss, solve, budget):
     import ngflow as ng
 
-    method = ng.NaturalGradient(gram_for(solve), ng.LogGrid())
+    gram = gram_for(solve)
     names = ("successful", "nonfinite", "singular", "search_failed")
+    radius = [1.0]  # the trust region's radius, carried from call to call
 
-    def call(m, steps):
+    def call(m, steps, keep=True):
+        method = ng.NaturalGradient(gram, ng.TrustRegion(initial=radius[0]))
         sol = ng.solve(ng.Problem(m, loss, ng.Energy()), method, steps=steps, throw=False,
                        progress=False)  # fmt: skip
         status = next(n for n in names if sol.result == getattr(ng.RESULTS, n))
+        if keep and int(sol.num_steps) > 0:
+            r = float(sol.stats["radius"][int(sol.num_steps) - 1])
+            radius[0] = min(max(r, 1e-12), 1e12)  # within TrustRegion's bounds
         return sol, status
 
     t0 = time.perf_counter()
-    call(model, 1)  # compile (+ one step), thrown away
+    call(model, 1, keep=False)  # compile (+ one step), thrown away
     first = time.perf_counter() - t0
     # Budget loop from the initial model, one step per call at first; if a step is
     # cheap, switch to chunks of about TARGET_CHUNK_S (that compiles once more, on a
@@ -155,7 +165,7 @@ def run_ngd(model, loss, solve, budget):
         if chunk == 1 and target > 1:
             chunk = target
             t0 = time.perf_counter()
-            call(m, chunk)
+            call(m, chunk, keep=False)
             compile2 = time.perf_counter() - t0
     if status == "successful" or int(sol.num_steps) > 0:
         m = sol.model
@@ -277,6 +287,7 @@ AUTO_SOLVE = {
     "Cholesky": "cholesky",
     "Pinv": "pinv",
     "CG": "cg50",
+    "Sketch": "sketch",
 }
 
 
@@ -400,7 +411,7 @@ def line(r):
     notes = []
     if r["status"] != "successful":
         notes.append(r["status"])
-    for k in ("auto_choice", "cg_steps", "solve_residual", "step_size"):
+    for k in ("auto_choice", "cg_steps", "rank", "damping", "radius", "step_size"):
         if k in r["stats_median"]:
             notes.append(f"{k}={r['stats_median'][k]:.3g}")
     return head + (f"{r['ms_per_step']:>9.1f} {r['steps']:>6} {r['error']:>8.2e} "

@@ -65,6 +65,7 @@ from ._gram import (  # noqa: E402
     OrthogonalGreedy as OrthogonalGreedy,
     Pinv as Pinv,
     QR as QR,
+    Sketch as Sketch,
     Woodbury as Woodbury,
 )
 from ._linearisation import (  # noqa: E402

@@ -54,6 +54,18 @@ class AbstractBlock(eqx.Module):
         """`(value, jacobian)`; blocks that can share the work override this."""
         return self.value(model_at(theta)), self.jacobian(model_at, theta)
 
+    @property
+    def num_points(self) -> int:
+        """How many points a `subsample` can draw from (0: the block is kept whole)."""
+        return 0
+
+    def subsample(self, key, size: int) -> "AbstractBlock":
+        """`size` of this block's points drawn without replacement, rows scaled by
+        $\\sqrt{n/\\text{size}}$ so that $E_S^\\top E_S$ is an unbiased estimate of
+        $E^\\top E$ (see `Features.subsample`); a block without points is kept whole."""
+        del key, size
+        return self
+
     def scan_rows(self, model_at, theta, chunk: int, fn, carry, *, lazy: bool = False):
         """Fold `fn(carry, values, jac) -> (carry, y)` over the rows of this block.
 
@@ -96,6 +108,21 @@ class PointBlock(AbstractBlock):
 
     def jacobian(self, model_at, theta):
         return self.value_and_jacobian(model_at, theta)[1]
+
+    @property
+    def num_points(self):
+        return self.points.shape[0]
+
+    def subsample(self, key, size):
+        n = self.num_points
+        if size >= n:
+            return self
+        index = jax.random.choice(key, n, (size,), replace=False)
+        take = lambda x: x[index]
+        scale = self.scale[index] * jnp.sqrt(n / size).astype(self.scale.dtype)
+        return PointBlock(
+            self.fn, take(self.points), jax.tree.map(take, self.data), scale
+        )
 
     def value_and_jacobian(self, model_at, theta):
         """Values and Jacobian rows in one reverse pass per point (`vmap` of `vjp`)."""
@@ -211,6 +238,15 @@ class MappedBlock(AbstractBlock):
         value, jac = self.inner.value_and_jacobian(model_at, theta)
         return self._apply(value), self._apply(jac)
 
+    @property
+    def num_points(self):
+        return self.inner.num_points if jnp.ndim(self.map) == 0 else 0
+
+    def subsample(self, key, size):
+        if jnp.ndim(self.map) != 0:
+            return self
+        return MappedBlock(self.map, self.inner.subsample(key, size))
+
     def scan_rows(self, model_at, theta, chunk, fn, carry, *, lazy=False):
         if jnp.ndim(self.map) != 0:
             return super().scan_rows(model_at, theta, chunk, fn, carry, lazy=lazy)
@@ -305,6 +341,26 @@ class Features(eqx.Module):
             index[:, None] == index[None, :]
         )  # the blocks E_aE_aᵀ, in both halves
         return upper + upper.T - jnp.where(diagonal, upper, 0.0), values
+
+    def subsample(self, key, size: int) -> "Features":
+        """About `size` points drawn from the point blocks (without replacement, in
+        proportion to their sizes, at least one each), with rows scaled by
+        $\\sqrt{n_b/m_b}$: $E_S^\\top E_S$ is then an unbiased estimate of $E^\\top E$ over
+        those blocks (a row-sampling sketch $SE$). Blocks without points are kept whole.
+
+        ```python
+        rows = features.subsample(jax.random.key(0), 256)  # E_S: about 256 of the rows
+        ```
+        """
+        total = sum(b.num_points for b in self.blocks)
+        if total == 0 or size >= total:
+            return self
+        keys = jax.random.split(key, len(self.blocks))
+        blocks = []
+        for k, b in zip(keys, self.blocks, strict=True):
+            n = b.num_points
+            blocks.append(b.subsample(k, max(1, round(size * n / total))) if n else b)
+        return Features(tuple(blocks))
 
     def scaled(self, factor) -> "Features":
         return Features(tuple(MappedBlock(factor, b) for b in self.blocks))

@@ -86,6 +86,7 @@ GRAM_SOLVES = {
     "QR": ng.QR(rcond=1e-3),
     "CG": ng.CG(max_steps=20),
     "Woodbury": ng.Woodbury(1e-6),
+    "Sketch": ng.Sketch(6),
 }
 
 STEP_RULES = {

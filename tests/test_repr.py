@@ -13,6 +13,7 @@ SETTINGS = [
     ng.QR(rcond=1e-4),
     ng.Cholesky(1e-4, relative=False, chunk=16),
     ng.Woodbury(1e-3, relative=False, chunk=8),
+    ng.Sketch(16, rows=None, chunk=None, batch=4, rcond=1e-8, seed=3),
     ng.CG(rtol=1e-5, atol=1e-9, max_steps=7, damping=1e-3, chunk=4, relative=True),
     ng.CG(damping=1e-3, preconditioner="diagonal"),
     ng.CG(damping=1e-2, preconditioner=ng.Nystrom(rank=12, seed=3)),

@@ -9,4 +9,5 @@ from ._greedy import Greedy as Greedy, OrthogonalGreedy as OrthogonalGreedy
 from ._pinv import Pinv as Pinv
 from ._precondition import Nystrom as Nystrom
 from ._qr import QR as QR
+from ._sketch import Sketch as Sketch
 from ._woodbury import Woodbury as Woodbury

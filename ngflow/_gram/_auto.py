@@ -11,7 +11,22 @@ from ._cg import CG
 from ._cholesky import Cholesky
 from ._pinv import Pinv
 from ._precondition import Nystrom
+from ._sketch import Sketch
 from ._woodbury import Woodbury
+
+
+def exact_flops(n: int, p: int, index: int) -> float:
+    """Flops of one step of the exact choice `index` for an $N\\times p$ tangent map
+    (the products and the factorisation of the curve): `Pinv` on a tall $E$ $2Np^2 +
+    10p^3$ (QR, then the SVD of $R$), `Woodbury` $2N^2p + 10N^3$ ($K$, its
+    eigendecomposition), chunked `Cholesky` $2Np^2 + 10p^3$; a small wide `Pinv` $10Np\\min(N,p)$."""
+    if index == 0:
+        return 2 * n * p * p + 10 * p**3 if n >= p else 10 * n * p * min(n, p)
+    if index in (1, 2):
+        return 2 * n * n * p + 10 * n**3
+    if index == 3:
+        return 2 * n * p * p + 10 * p**3
+    return float("inf")
 
 
 def available_memory() -> int | None:
@@ -55,10 +70,19 @@ class AutoGram(AbstractGramSolver):
         Poisson with 10k parameters and 1k points 0.8 s per step against 4.5 s for `Pinv`),
         with $E$ formed if $Np\\le L$, else with `chunk=...` if $N^2\\le L$ ($K = EE^\\top$
         from chunks of points); else [`ngflow.CG`][];
-    - the matrix-free choice is `CG(1e-8 relative, rtol=1e-6, max_steps=50,
-        preconditioner=Nystrom(100), chunk=...)`: on the Poisson PINN (1k parameters,
-        1k points, 50 steps) it needed 6 iterations per step and reached loss $2\\cdot
-        10^{-8}$, against $6\\cdot10^{-5}$ for 50 unpreconditioned iterations.
+    - past the limits, [`ngflow.Sketch`][]: when the exact choice above would cost more
+        than `flop_limit` flops per step (`exact_flops`: its products and the
+        factorisation of its curve), or when neither $E$, $K$ nor $G$ fits, the step is
+        Gauss--Newton in a random subspace of 32–128 parameters' directions, its
+        curvature from 1024 sampled points (see `sketch`). Measured on Poisson 2D
+        (`benchmarks/scaling.py`, 2 cores): from 1k parameters × 16k points and 10k × 1k
+        up it reaches a lower error per wall clock than the exact solves, which take
+        5–60 s per step there, and than Adam; at 1k × 4k (2·10¹⁰ flops) the exact `Pinv`
+        is still ahead. On an accelerator the exact solves are relatively cheaper: raise
+        `flop_limit`.
+    - [`ngflow.CG`][] is never chosen any more (`AutoGram.cg(chunk)` gives the
+        preconditioned CG it used to take: `CG(1e-8 relative, rtol=1e-6, max_steps=50,
+        preconditioner=Nystrom(100), chunk=...)`).
 
     A chunk holds at most $L/8$ entries of rows of $E$. Every step records `auto_choice`,
     the index into `AutoGram.CHOICES` of the solve taken (with the reason); `describe`
@@ -79,7 +103,11 @@ class AutoGram(AbstractGramSolver):
     - `memory_fraction`: the share of the available memory one matrix may take (0.25).
     - `pinv_limit`: below this many entries of a wide $E$, `Pinv` rather than `Woodbury`
         ($10^6$).
-    - `curve_limit`: the largest $\\min(N, p)$ for which the curve is factorised (2048).
+    - `curve_limit`: the largest $\\min(N, p)$ for which the curve of an exact solve is
+        factorised (2048).
+    - `flop_limit`: above this estimate of an exact step's flops, `Sketch` ($2.5\\cdot
+        10^{10}$, about a second of dense linear algebra on two cores).
+    - `sketch_flops`: the budget that sets the sketch's subspace size ($10^{10}$).
 
     ```python
     auto = ng.AutoGram()
@@ -93,12 +121,16 @@ class AutoGram(AbstractGramSolver):
         "Woodbury(chunk): wide E too large, K fits (N² ≤ L): K from point chunks",
         "Cholesky(chunk): tall E too large, G fits (p² ≤ L): G from point chunks",
         "CG: neither E, K nor G fits (matrix-free, Nyström-preconditioned)",
+        "Sketch: the exact solve would cost more than flop_limit per step, or E, K and "
+        "G do not fit (random-subspace Gauss-Newton)",
     )
     needs_tangent_map: ClassVar[bool] = False
     dense_limit: int | None = eqx.field(default=None, static=True)
     memory_fraction: float = eqx.field(default=0.25, static=True)
     pinv_limit: int = eqx.field(default=1_000_000, static=True)
     curve_limit: int = eqx.field(default=2048, static=True)
+    flop_limit: float = eqx.field(default=2.5e10, static=True)
+    sketch_flops: float = eqx.field(default=1e10, static=True)
 
     def limit(self) -> int:
         """$L$: `dense_limit`, or the share of the available memory, in float64 entries."""
@@ -110,6 +142,22 @@ class AutoGram(AbstractGramSolver):
         return max(1, int(self.memory_fraction * free) // 8)
 
     def _choice(self, n, p, limit) -> tuple[int, AbstractGramSolver]:
+        index, solver = self._exact(n, p, limit)
+        if index == 4 or exact_flops(n, p, index) > self.flop_limit:
+            return 5, self.sketch(n, p, limit)
+        return index, solver
+
+    def sketch(self, n: int, p: int, limit: int | None = None) -> Sketch:
+        """The choice past the limits: [`ngflow.Sketch`][] on 1024 sampled points, with
+        the largest subspace (at most 128, at least 32) whose product $E_SQ$ costs at most
+        `sketch_flops`, and chunks of rows within the memory limit."""
+        limit = self.limit() if limit is None else limit
+        rows = min(n, 1024)
+        size = int(max(32, min(128, self.sketch_flops // (2 * rows * p))))
+        chunk = int(min(max(1, limit // (8 * p)), 256, rows))
+        return Sketch(size, rows=rows, chunk=chunk)
+
+    def _exact(self, n, p, limit) -> tuple[int, AbstractGramSolver]:
         chunk = lambda width: int(min(max(1, limit // (8 * width)), n))
         if n >= p:
             if n * p <= limit:
@@ -175,9 +223,9 @@ class AutoGram(AbstractGramSolver):
         return h, {**stats, "auto_choice": jnp.asarray(index)}, ok
 
     def curve(self, metric, gradient):
-        if min(metric.shape) > self.curve_limit:
-            return None
         index, solver = self._for(metric)
+        if not isinstance(solver, Sketch) and min(metric.shape) > self.curve_limit:
+            return None
         out = solver.curve(metric, gradient)
         if out is None:
             return None
