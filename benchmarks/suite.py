@@ -91,6 +91,9 @@ METHODS = {
         "TR, monotone walk everywhere",
         lambda: ng.NaturalGradient(step=ng.TrustRegion(monotone=True)),
     ),
+    "sketch": ("Sketch(64)", lambda: ng.NaturalGradient(ng.Sketch(64))),
+    "sketch-128": ("Sketch(128)", lambda: ng.NaturalGradient(ng.Sketch(128))),
+    "sketch-32": ("Sketch(32)", lambda: ng.NaturalGradient(ng.Sketch(32))),
     "lm-grid": (
         "LogGrid on the LM curve",
         lambda: ng.NaturalGradient(

@@ -4,7 +4,9 @@ same call as on one device — XLA reduces EᵀE, Eᵀr and EEᵀ across process
 
 A least-squares fit of a [2, 16, 16, 1] tanh MLP on 256 points (512 without `--quick`),
 Gauss–Newton metric, 4 steps of `NaturalGradient` with `Cholesky(1e-4)` + `LogGrid()`, the
-default, chunked `Cholesky`/`Woodbury` and `CG`, and the default on a Poisson residual whose
+default, chunked `Cholesky`/`Woodbury`, `Sketch` (its random subspace drawn from the
+loss's leading bits, so the same on every process and in the one-process run; its rows
+sampled from the global points) and `CG`, and the default on a Poisson residual whose
 points are redrawn every step (`box.sampler(..., sharding=...)`); `--launch 2` starts 2 local processes with 2 host devices each (gloo collectives
 on 127.0.0.1, a free port, both killed if one fails or after `--timeout` seconds) and
 compares their iterates with one process on the same points. Claim: equal up to what
@@ -90,6 +92,10 @@ def solve_all(points, sharding=None):
         ("NaturalGradient()", ng.NaturalGradient()),
         ("Cholesky(1e-4, chunk=32)", ng.NaturalGradient(ng.Cholesky(1e-4, chunk=32))),
         ("Woodbury(1e-4, chunk=32)", ng.NaturalGradient(ng.Woodbury(1e-4, chunk=32))),
+        (
+            "Sketch(8, rows=64, chunk=16)",
+            ng.NaturalGradient(ng.Sketch(8, rows=64, chunk=16)),
+        ),
         (
             "CG(damping=1e-4)",
             ng.NaturalGradient(

@@ -20,4 +20,4 @@ def test_two_processes_match_one_process():
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert "2 processes, 4 devices, 256 points" in run.stdout
     gaps = [float(g) for g in re.findall(r"one process: ([0-9.e+-]+)", run.stdout)]
-    assert len(gaps) == 6 and max(gaps) <= 1e-8, run.stdout
+    assert len(gaps) == 7 and max(gaps) <= 1e-8, run.stdout

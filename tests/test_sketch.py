@@ -127,10 +127,12 @@ def test_auto_gram_takes_the_sketch_past_the_flop_limit():
     problem = mlp_problem(n=64, width=8)
     flat = ng.FlatModel(problem.model)
     n, p = problem.metric.shape(problem, flat, flat.theta0)
-    auto = ng.AutoGram(flop_limit=1.0)
+    auto = ng.AutoGram(flop_limit=1.0, sketch_rows=32)
     assert auto.describe(n=n, p=p).startswith("Sketch")
     sketch = auto.sketch(n, p)
-    assert isinstance(sketch, ng.Sketch) and sketch.rows == n and sketch.size == 128
+    assert isinstance(sketch, ng.Sketch) and sketch.rows == 32 and sketch.size == 128
+    # with no more points than the sketch would sample, the exact step is kept
+    assert not ng.AutoGram(flop_limit=1.0).describe(n=n, p=p).startswith("Sketch")
     assert ng.AutoGram().sketch(16_384, 100_801).size == 48  # E_SQ within 1e10 flops
     sol = ng.solve(problem, ng.NaturalGradient(auto), steps=3)
     ref = ng.solve(problem, ng.NaturalGradient(sketch), steps=3)

@@ -72,14 +72,17 @@ class AutoGram(AbstractGramSolver):
         from chunks of points); else [`ngflow.CG`][];
     - past the limits, [`ngflow.Sketch`][]: when the exact choice above would cost more
         than `flop_limit` flops per step (`exact_flops`: its products and the
-        factorisation of its curve), or when neither $E$, $K$ nor $G$ fits, the step is
+        factorisation of its curve) and there are more than `sketch_rows` points, or when
+        neither $E$, $K$ nor $G$ fits, the step is
         Gauss--Newton in a random subspace of 32–128 parameters' directions, its
         curvature from 1024 sampled points (see `sketch`). Measured on Poisson 2D
-        (`benchmarks/scaling.py`, 2 cores): from 1k parameters × 16k points and 10k × 1k
-        up it reaches a lower error per wall clock than the exact solves, which take
-        5–60 s per step there, and than Adam; at 1k × 4k (2·10¹⁰ flops) the exact `Pinv`
-        is still ahead. On an accelerator the exact solves are relatively cheaper: raise
-        `flop_limit`.
+        (`benchmarks/scaling.py`, 2 cores, 60–180 s): with 4k–16k points and 1k–100k
+        parameters it reached rel. $L^2$ $5\\cdot10^{-5}$–$4\\cdot10^{-3}$ where the
+        exact solves took 2–60 s per step (0.64–0.67 at 4k points) and Adam
+        $2\\cdot10^{-3}$–$9\\cdot10^{-2}$. With at most `sketch_rows` points the exact
+        step is kept: it would form all of $E$, and at 100k parameters × 1k points the
+        exact `Woodbury` reached $1.6\\cdot10^{-7}$ against $2\\cdot10^{-4}$. On an
+        accelerator the exact solves are relatively cheaper: raise `flop_limit`.
     - [`ngflow.CG`][] is never chosen any more (`AutoGram.cg(chunk)` gives the
         preconditioned CG it used to take: `CG(1e-8 relative, rtol=1e-6, max_steps=50,
         preconditioner=Nystrom(100), chunk=...)`).
@@ -108,6 +111,8 @@ class AutoGram(AbstractGramSolver):
     - `flop_limit`: above this estimate of an exact step's flops, `Sketch` ($2.5\\cdot
         10^{10}$, about a second of dense linear algebra on two cores).
     - `sketch_flops`: the budget that sets the sketch's subspace size ($10^{10}$).
+    - `sketch_rows`: the points the sketch samples per step (1024); with $N$ at most
+        this, the sketch would form all of $E$, and the exact step is kept.
 
     ```python
     auto = ng.AutoGram()
@@ -121,8 +126,8 @@ class AutoGram(AbstractGramSolver):
         "Woodbury(chunk): wide E too large, K fits (N² ≤ L): K from point chunks",
         "Cholesky(chunk): tall E too large, G fits (p² ≤ L): G from point chunks",
         "CG: neither E, K nor G fits (matrix-free, Nyström-preconditioned)",
-        "Sketch: the exact solve would cost more than flop_limit per step, or E, K and "
-        "G do not fit (random-subspace Gauss-Newton)",
+        "Sketch: more than sketch_rows points and the exact solve would cost more than "
+        "flop_limit per step, or E, K and G do not fit (random-subspace Gauss-Newton)",
     )
     needs_tangent_map: ClassVar[bool] = False
     dense_limit: int | None = eqx.field(default=None, static=True)
@@ -131,6 +136,7 @@ class AutoGram(AbstractGramSolver):
     curve_limit: int = eqx.field(default=2048, static=True)
     flop_limit: float = eqx.field(default=2.5e10, static=True)
     sketch_flops: float = eqx.field(default=1e10, static=True)
+    sketch_rows: int = eqx.field(default=1024, static=True)
 
     def limit(self) -> int:
         """$L$: `dense_limit`, or the share of the available memory, in float64 entries."""
@@ -143,7 +149,8 @@ class AutoGram(AbstractGramSolver):
 
     def _choice(self, n, p, limit) -> tuple[int, AbstractGramSolver]:
         index, solver = self._exact(n, p, limit)
-        if index == 4 or exact_flops(n, p, index) > self.flop_limit:
+        costly = exact_flops(n, p, index) > self.flop_limit and n > self.sketch_rows
+        if index == 4 or costly:
             return 5, self.sketch(n, p, limit)
         return index, solver
 
@@ -152,7 +159,7 @@ class AutoGram(AbstractGramSolver):
         the largest subspace (at most 128, at least 32) whose product $E_SQ$ costs at most
         `sketch_flops`, and chunks of rows within the memory limit."""
         limit = self.limit() if limit is None else limit
-        rows = min(n, 1024)
+        rows = min(n, self.sketch_rows)
         size = int(max(32, min(128, self.sketch_flops // (2 * rows * p))))
         chunk = int(min(max(1, limit // (8 * p)), 256, rows))
         return Sketch(size, rows=rows, chunk=chunk)

@@ -13,18 +13,19 @@ from ._curve import CURVE_RCOND, LMCurve, tall_factor, with_stats
 
 
 def _step_key(seed, metric, gradient):
-    """A key that is a function of the iterate: the seed folded with the bits of the loss
-    (or of $\\sum\\nabla L$ if the loss is unknown). A new subspace every accepted step, the
-    same on every process and in every rerun, and no state to carry."""
+    """A key that is a function of the iterate: the seed folded with the leading bits of
+    the loss (or of $\\sum\\nabla L$ if the loss is unknown): its sign, exponent and the
+    top 20 bits of its mantissa in float64 (15 in float32). A new subspace every accepted
+    step, the same on every process and in every rerun, no state to carry; and a loss
+    that differs only in its last digits (the points summed in another order, on other
+    devices) draws the same subspace."""
     value = metric.loss if metric.loss is not None else jnp.sum(gradient)
-    value = jnp.asarray(
-        value, jnp.float64 if value.dtype == jnp.float64 else value.dtype
-    )
-    bits = lax.bitcast_convert_type(value, jnp.uint32)
-    key = jax.random.key(seed)
-    for word in jnp.atleast_1d(bits):
-        key = jax.random.fold_in(key, word)
-    return key
+    value = jnp.asarray(value)
+    if value.dtype == jnp.float64:
+        word = (lax.bitcast_convert_type(value, jnp.uint64) >> 32).astype(jnp.uint32)
+    else:
+        word = lax.bitcast_convert_type(value.astype(jnp.float32), jnp.uint32) >> 8
+    return jax.random.fold_in(jax.random.key(seed), word)
 
 
 class Sketch(AbstractGramSolver):
@@ -47,28 +48,39 @@ class Sketch(AbstractGramSolver):
     exact ones; where $E$ fits, [`ngflow.Pinv`][] or [`ngflow.Woodbury`][] take the exact
     step.
 
-    The subspace is a function of the iterate (the seed folded with the bits of the
-    loss): runs are reproducible, every process of a multi-process run draws the same
-    one, and a rejected step (the same iterate) is retried on a smaller radius of the
-    same subspace.
+    The curvature in the subspace is estimated from `rows` points drawn without
+    replacement each step (a row-sampling sketch $S$, rows scaled by
+    $\\sqrt{N/\\text{rows}}$ so that $(SEQ)^\\top SEQ$ is an unbiased estimate of
+    $Q^\\top GQ$; `Features.subsample`), the gradient $Q^\\top\\nabla_\\theta L$ from all
+    points. Measured on Poisson 2D (10 095 parameters, 4 096 points, 30 s, 2 cores):
+    $k = 64$ on 1 024 rows reached rel. $L^2$ $4.6\\cdot10^{-5}$ in 209 steps, on all rows
+    $9\\cdot10^{-5}$ in 103; the exact `Woodbury` step took 7.6 s.
+
+    The subspace is a function of the iterate (the seed folded with the leading bits of
+    the loss): runs are reproducible, every process of a multi-process run draws the
+    same one, and a rejected step (the same iterate) is retried on a smaller radius of
+    the same subspace.
 
     Records `rank` and `cond` of $EQ$ (kept components).
 
     **Arguments:**
 
     - `size`: $k$, the dimension of the subspace (default 64).
+    - `rows`: how many points' rows estimate the curvature (default 1024; `None`: all).
     - `chunk`: form $EQ$ from chunks of `chunk` points' rows of $E$ (each computed by
-        reverse mode); `None` (default): $k$ Jacobian-vector products (forward mode),
-        `batch` at a time. Measured on Poisson 2D (below) the two differ by less than
-        2× either way; forward mode needs no chunk size.
-    - `batch`: how many of the $k$ products are evaluated at once (memory: `batch`
-        tangents of every intermediate of the $N$ points; default 8).
+        reverse mode, then multiplied by $Q$; default 256); `None`: $k$ Jacobian-vector
+        products (forward mode), `batch` at a time. Measured at 10k parameters × 4k
+        points, $k = 64$: 0.33 s per step from chunks, 1.8 s by `jvp`s.
+    - `batch`: how many of the $k$ products are evaluated at once with `chunk=None`
+        (memory: `batch` tangents of every intermediate; default 8).
     - `rcond`: singular values of $EQ$ below `rcond`$\\cdot\\sigma_1$ are dropped (default
         $10^{-10}$, as [`ngflow.Pinv`][]'s curve).
     - `seed`: the seed of the subspaces.
 
     ```python
-    ng.NaturalGradient(ng.Sketch(64))  # trust region on the LM curve of a random 64-dim subspace
+    method = ng.NaturalGradient(ng.Sketch(16, rows=16))  # 16 directions, 16 of the 32 points
+    sol = ng.solve(problem, method, steps=3)  # the trust region on the subspace's LM curve
+    assert sol.final_loss < sol.losses[0] and sol.stats["rank"].shape == (3,)
     ```
     """
 
