@@ -332,7 +332,8 @@ def test_auto_gram_chooses_by_size_and_records_why():
             3,
             ng.Cholesky(1e-8, chunk=max(1, p * p // (8 * p))),
         ),  # G fits, E does not
-        1000: (4, ng.AutoGram.cg(1)),  # nothing fits (and N > p: no sample space)
+        # nothing fits (and N > p: no sample space): the sketch on all 300 rows, 1 at a time
+        1000: (5, ng.Sketch(128, rows=300, chunk=1)),
     }
     for limit, (index, solver) in expected.items():
         auto = ng.AutoGram(dense_limit=limit)
@@ -343,7 +344,7 @@ def test_auto_gram_chooses_by_size_and_records_why():
         # CG amplifies it to ~1e-11)
         np.testing.assert_allclose(sol.final_loss, ref.final_loss, rtol=1e-9)
         assert type(solver).__name__ in auto.describe(n=n, p=p)
-    assert "Cholesky" in ng.AutoGram.CHOICES[3] and len(ng.AutoGram.CHOICES) == 5
+    assert "Cholesky" in ng.AutoGram.CHOICES[3] and len(ng.AutoGram.CHOICES) == 6
     # Wide E (N = 20 < p): Pinv while small, then sample space, dense or chunked.
     wide = ng.Problem(model, ng.LeastSquares(target_2d, pts[:20]), ng.L2(pts[:20]))
     for auto, index, solver in [
@@ -355,11 +356,13 @@ def test_auto_gram_chooses_by_size_and_records_why():
         ref = ng.solve(wide, ng.NaturalGradient(solver, ng.Constant(0.1)), steps=2)
         assert np.all(np.asarray(sol.stats["auto_choice"]) == index), index
         np.testing.assert_allclose(sol.final_loss, ref.final_loss, rtol=1e-9)
-    # Without dense_limit, L is a share of the memory available: a tiny share leaves CG.
+    # Without dense_limit, L is a share of the memory available: a tiny share leaves the
+    # sketch (CG is never chosen; AutoGram.cg gives the preconditioned CG it used to take).
     flat = ng.FlatModel(model)
     tangent = problem.metric.linearise(problem, flat, flat.theta0)
     choice = ng.AutoGram(memory_fraction=1e-15).select(tangent)
-    assert isinstance(choice, ng.CG) and isinstance(choice.preconditioner, ng.Nystrom)
+    assert isinstance(choice, ng.Sketch) and choice.chunk == 1
+    assert isinstance(ng.AutoGram.cg(8).preconditioner, ng.Nystrom)
     assert (
         ng.AutoGram(memory_fraction=0.5).limit()
         > ng.AutoGram(memory_fraction=0.01).limit()
