@@ -20,7 +20,7 @@ def _system(seed, shape=(40, 12)):
     return e, rng.standard_normal(n)
 
 
-@settings(max_examples=10, deadline=None)
+@settings(max_examples=5, deadline=None)
 @given(seed=st.integers(0, 2**31 - 1))
 def test_a_sketch_of_every_direction_is_the_exact_step(seed):
     """k = p: span Q is everything, so the step is the least-squares step E⁺g and the
@@ -36,7 +36,7 @@ def test_a_sketch_of_every_direction_is_the_exact_step(seed):
     np.testing.assert_allclose(curve.direction(lam), exact, rtol=1e-9)
 
 
-@settings(max_examples=10, deadline=None)
+@settings(max_examples=5, deadline=None)
 @given(seed=st.integers(0, 2**31 - 1), k=st.sampled_from([1, 3, 6]))
 def test_the_step_is_least_squares_on_the_subspace_and_contains_the_gradient(seed, k):
     e, g = _system(seed)

@@ -94,7 +94,8 @@ class AutoGram(AbstractGramSolver):
     **The Levenberg--Marquardt curve** (for [`ngflow.DampedDescent`][], the default's)
     comes from the chosen solve's factorisation (an SVD of $E$ or of its QR factor, an
     eigendecomposition of $K$ or $G$) while $\\min(N, p)\\le$ `curve_limit`; beyond it
-    the damped descent takes the chosen solve's direction, scaled. Measured on one core
+    the damped descent takes the chosen solve's direction, scaled. `Sketch`'s curve (an
+    SVD of $EQ$, $N\\times k$) is always given. Measured on one core
     (float64): an eigendecomposition of a $2000\\times2000$ matrix costs 1.2 s, of
     $3000\\times3000$ 3.8 s, 10–15× a Cholesky factorisation (an SVD 2.5–3× more again).
 
