@@ -9,7 +9,7 @@ from jaxtyping import Array, Float
 
 from .._linearisation import MATRIX_FREE, TangentMap
 from ._base import AbstractGramSolver, as_float, finite, normal_residual
-from ._curve import CURVE_RCOND, LMCurve, tall_factor, with_stats
+from ._curve import CURVE_RCOND, svd_curve, tall_factor, with_stats
 
 
 def _step_key(seed, metric, gradient):
@@ -150,15 +150,11 @@ class Sketch(AbstractGramSolver):
         key = _step_key(self.seed, metric, gradient)
         q = self.basis(key, gradient)
         eq = self.sketch(metric, q, jax.random.fold_in(key, 1))
-        _, s, vt = jnp.linalg.svd(tall_factor(eq), full_matrices=False)
         cutoff = CURVE_RCOND if self.rcond is None else self.rcond
-        curve = LMCurve(
-            shift=s**2,
-            curvature=s**2,
-            coeffs=vt @ (q.T @ gradient),
-            kept=s > cutoff * jnp.max(s),
-            basis=lx.MatrixLinearOperator(q @ vt.T),
-        )
+        # the curve in coordinates of Q, then its basis V mapped to parameters: QV
+        curve = svd_curve(tall_factor(eq), q.T @ gradient, cutoff)
+        basis = lx.MatrixLinearOperator(q @ curve.basis.as_matrix())
+        curve = eqx.tree_at(lambda c: c.basis, curve, basis)
         return with_stats(curve)
 
     def solve(self, metric, gradient):
