@@ -332,8 +332,8 @@ def test_auto_gram_chooses_by_size_and_records_why():
             3,
             ng.Cholesky(1e-8, chunk=max(1, p * p // (8 * p))),
         ),  # G fits, E does not
-        # nothing fits (and N > p: no sample space): the sketch on all 300 rows, 1 at a time
-        1000: (5, ng.Sketch(128, rows=300, chunk=1)),
+        # nothing fits (and N > p: no sample space): the sketch on all 300 rows, 7 at a time
+        4000: (5, ng.Sketch(128, rows=300, chunk=7)),
     }
     for limit, (index, solver) in expected.items():
         auto = ng.AutoGram(dense_limit=limit)
