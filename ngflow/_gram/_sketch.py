@@ -67,6 +67,7 @@ class Sketch(AbstractGramSolver):
 
     - `size`: $k$, the dimension of the subspace (default 64).
     - `rows`: how many points' rows estimate the curvature (default 1024; `None`: all).
+        A tangent map given as a dense matrix (`ng.gram_solve`) uses all its rows.
     - `chunk`: form $EQ$ from chunks of `chunk` points' rows of $E$ (each computed by
         reverse mode, then multiplied by $Q$; default 256); `None`: $k$ Jacobian-vector
         products (forward mode), `batch` at a time. Measured at 10k parameters × 4k
@@ -128,8 +129,8 @@ class Sketch(AbstractGramSolver):
         return q
 
     def sketch(self, metric: TangentMap, q: Float[Array, "p k"], key) -> Array:
-        """$EQ$ (or $SEQ$ on `rows` sampled points): from the dense $E$, from chunks of
-        rows, or by `jvp`s."""
+        """$EQ$ (or $SEQ$ on `rows` sampled points): from the dense $E$ (all rows), from
+        chunks of rows, or by `jvp`s."""
         if metric.dense:
             return metric.matrix @ q
         features = metric.features
