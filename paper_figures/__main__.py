@@ -1,6 +1,6 @@
 """`python -m paper_figures [NAME ...] [--list] [--quick] [--gallery] [--out DIR]`: writes
 `OUT/NAME.json` (the plotted data and every setting) and `OUT/NAME.png` per figure
-(default: all); `--gallery` also updates `paper_figures/gallery/` and the README block
+(default: all); `--gallery` also updates `paper_figures/gallery/` and the docs' gallery page
 (full runs only). A figure that raises is reported and the others still run; the exit
 status is 1 if any failed.
 """
@@ -115,7 +115,7 @@ def main(argv=None) -> int:
         finally:
             jax.clear_caches()  # figures share no compiled code; free its memory maps
     if args.gallery:
-        _gallery.write_readme(FIGURES)
+        _gallery.write_page(FIGURES)
     made = len(names) - len(failed)
     took = time.perf_counter() - start
     say(f"{made} of {len(names)} figure(s) written to {args.out} in {took:.0f} s")

@@ -62,11 +62,11 @@ def test_list_and_argument_errors(fake, capsys):
     assert "--gallery takes full runs only" in err
 
 
-def test_readme_gallery_is_generated_from_the_committed_numbers():
+def test_gallery_page_is_generated_from_the_committed_numbers():
     from paper_figures import _gallery, FIGURES
 
-    text = _gallery.README.read_text(encoding="utf-8")
+    text = _gallery.PAGE.read_text(encoding="utf-8")
     block = text[
         text.index(_gallery.BEGIN) : text.index(_gallery.END) + len(_gallery.END)
     ]
-    assert block == _gallery.readme_block(FIGURES)
+    assert block == _gallery.block(FIGURES)

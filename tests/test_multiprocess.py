@@ -3,7 +3,7 @@ gradient on points sharded over all four devices, each process building only its
 rows (dense, chunked Cholesky/Woodbury and CG Gram products as global sums; redrawn points,
 each device drawing its own); the iterates equal one process's on the same points up to the rounding of the
 reordered sums (relative 1e-8). The check is `examples/multiprocess.py --launch 2`, the
-command the README gives; it kills both processes on failure or timeout."""
+command the docs give (docs/how-to/multi-device.md); it kills both processes on failure or timeout."""
 
 import pathlib
 import re

@@ -64,12 +64,12 @@ class AutoGram(AbstractGramSolver):
         SVD of its QR factor; on the ENGD Poisson problem it converged on 9 of 10 seeds,
         `QR`'s pivoted truncation on 6); else [`ngflow.Cholesky`][]`(1e-8, chunk=...)` if
         $p^2\\le L$ ($G$ accumulated over chunks of points, $E$ never held whole); else
-        [`ngflow.CG`][];
+        [`ngflow.Sketch`][] (below);
     - $N<p$ (wide $E$): [`ngflow.Pinv`][] if $Np\\le$ `pinv_limit` (small: the SVD is
         cheap); else the sample-space [`ngflow.Woodbury`][]`()` (an $N\\times N$ system: on
         Poisson with 10k parameters and 1k points 0.8 s per step against 4.5 s for `Pinv`),
         with $E$ formed if $Np\\le L$, else with `chunk=...` if $N^2\\le L$ ($K = EE^\\top$
-        from chunks of points); else [`ngflow.CG`][];
+        from chunks of points); else [`ngflow.Sketch`][] (below);
     - past the limits, [`ngflow.Sketch`][]: when the exact choice above would cost more
         than `flop_limit` flops per step (`exact_flops`: its products and the
         factorisation of its curve) and there are more than `sketch_rows` points, or when
@@ -117,7 +117,8 @@ class AutoGram(AbstractGramSolver):
 
     ```python
     auto = ng.AutoGram()
-    auto.describe(n=4096, p=100_801)  # 'Woodbury: wide E (N < p) ...' and the numbers
+    auto.describe(n=1024, p=100_801)  # 'Woodbury: wide E (N < p) ...' and the numbers
+    auto.describe(n=4096, p=100_801)  # 'Sketch: ... cost more than flop_limit ...'
     ```
     """
 
@@ -126,7 +127,7 @@ class AutoGram(AbstractGramSolver):
         "Woodbury: wide E (N < p) that fits (N·p ≤ L): sample space, K = EEᵀ",
         "Woodbury(chunk): wide E too large, K fits (N² ≤ L): K from point chunks",
         "Cholesky(chunk): tall E too large, G fits (p² ≤ L): G from point chunks",
-        "CG: neither E, K nor G fits (matrix-free, Nyström-preconditioned)",
+        "CG: no longer chosen (AutoGram.cg(chunk) gives it); kept so indices stay",
         "Sketch: more than sketch_rows points and the exact solve would cost more than "
         "flop_limit per step, or E, K and G do not fit (random-subspace Gauss-Newton)",
     )

@@ -13,7 +13,8 @@ from ._curve import default_cutoff, sample_curve, with_stats
 class Woodbury(AbstractGramSolver):
     """The natural gradient in sample space: $h = E^\\top(EE^\\top + \\lambda I)^{-1}g$.
 
-    By the push-through identity this equals $(G+\\lambda I)^{-1}\\nabla_\\theta L$, but costs
+    With $\\nabla_\\theta L = E^\\top g$ (a known residual $g$, Gauss--Newton) the push-through
+    identity makes this $(G+\\lambda I)^{-1}\\nabla_\\theta L$ exactly, but it costs
     an $N\\times N$ Cholesky instead of a $p\\times p$ one: the choice when there are fewer
     rows $N$ than parameters $p$. Needs a factored metric.
 

@@ -262,8 +262,10 @@ class HeavyBall(AbstractMomentum):
         only along $-h_k$ from $\\theta_k + \\beta m_k$, never the momentum term, so a
         large $\\beta$ can raise the loss without bound. With `restart=True`, a step whose
         loss exceeds $L(\\theta_k)$ is replaced by the plain natural gradient step from
-        $\\theta_k$ and the momentum restarts from zero; the loss then never increases.
-        Records `restarted` (default `False`: the method as written).
+        $\\theta_k$ and the momentum restarts from zero; the loss then never increases
+        where the plain step does not (a trust region rejects a step that raises it; a
+        grid such as `LogGrid` takes its best point, lower unless $-h_k$ is not a
+        descent direction). Records `restarted` (default `False`: the method as written).
 
     ```python
     method = ng.HeavyBall(ng.Pinv(), ng.LogGrid(), beta=0.5, transport=ng.FiniteDifference())

@@ -286,8 +286,8 @@ class TrustRegion(AbstractStepRule):
     next to the last one (see `early_exit`), else the smallest; the step is taken if its $\\rho > 0$ (the loss
     decreased), else rejected ($\\theta$ unchanged). The next $\\Delta$ is the radius kept.
 
-    The low target is the point (measured in `../shared/DESIGN.md`, "Which point on the
-    curve", and in `benchmarks/suite.py`): it keeps steps long while the linear model
+    The low target is the point (measured across the problem catalogue by
+    `benchmarks/suite.py`, see the Benchmarks page): it keeps steps long while the linear model
     predicts a fair share of the decrease, so the iteration leaves plateaus quickly, and
     lets $\\lambda$ fall to 0 (all of Gauss--Newton's digits) once the model is exact.
     Choosing the probe of lowest loss instead (greedy) takes damped steps and then

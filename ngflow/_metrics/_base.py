@@ -68,6 +68,8 @@ class AbstractFactoredMetric(AbstractMetric):
         return (jax.eval_shape(value_at, theta).shape[0], theta.shape[0])
 
     def linearise(self, problem, flat, theta, form: Form = DENSE) -> TangentMap:
+        """The [`ngflow.TangentMap`][] $E$ of `features(loss)` at `theta`: dense, or
+        matrix-free (`jvp`/`vjp`) with chunked $G$ or $K = EE^\\top$ as `form` asks."""
         features = self.features(problem.loss)
         model_at = flat.model_at
         value_at = lambda t: features.value(model_at(t))
