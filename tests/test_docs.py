@@ -70,7 +70,7 @@ def test_the_site_builds_strictly(tmp_path):
         if page.startswith("_") or "/_" in page:
             continue
         stem = page.removesuffix(".md").removesuffix("index").rstrip("/")
-        assert (site / stem / "index.html").exists() or (site / "index.html").exists()
+        assert (site / stem / "index.html").exists(), page  # stem "": the home page
     api = (site / "api" / "gram" / "index.html").read_text(encoding="utf-8")
     assert 'id="ngflow.Sketch"' in api  # mkdocstrings rendered the docstrings
     for png in (ROOT / "paper_figures" / "gallery").glob("*.png"):
