@@ -64,7 +64,12 @@ def section(name: str) -> list[str]:
     script = EXAMPLES / f"{name}.py"
     doc = ast.get_docstring(ast.parse(script.read_text(encoding="utf-8"))) or ""
     title, _, body = doc.partition("\n")
-    record = json.loads((RECORDS / f"{name}.json").read_text(encoding="utf-8"))
+    path = RECORDS / f"{name}.json"
+    if not path.exists():
+        raise SystemExit(
+            f"examples/{name}.py has no recorded run: python docs/_generate.py examples {name}"
+        )
+    record = json.loads(path.read_text(encoding="utf-8"))
     status = "passed" if record["returncode"] == 0 else "FAILED"
     out = record["stdout"].rstrip() or "(no output)"
     return [
